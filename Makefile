@@ -1,0 +1,38 @@
+# Two commands do everything on a fresh machine (see README):
+#   make demo   - set up .venv if missing, then run the embedded demo end to end
+#   make test   - set up .venv if missing, fetch the test music, run the tests
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CORES ?= 2
+
+.PHONY: demo test lint venv test-music clean-demo
+
+venv: $(STAMP)
+
+$(STAMP): requirements/ci.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements/ci.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+demo: $(STAMP)
+	$(BIN)/snakemake --profile profiles/local --cores $(CORES)
+
+test-music: .cache/music/.done
+
+.cache/music/.done: tests/fetch_music.sh
+	sh tests/fetch_music.sh .cache/music
+
+test: $(STAMP) test-music
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check src tests workflow benchmarks
+	$(BIN)/snakemake --lint
+
+clean-demo:
+	rm -rf results data/demo .snakemake

@@ -1,0 +1,39 @@
+"""audiorec: audio -> embeddings -> split -> recommenders -> significance-tested tables.
+
+snakemake --profile profiles/local                          # the embedded demo (config.yaml)
+snakemake --profile profiles/local --configfile presets/paper.yaml   # the study on Music4All-Onion
+"""
+
+import os
+import sys
+
+# The Snakefile imports audiorec even where it is not installed; jobs do the
+# same through workflow/scripts/_src.py.
+sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+
+from audiorec.config import ConfigError, validate_config  # noqa: E402
+
+# A --configfile replaces the demo config instead of being merged into it, so
+# that a preset never inherits demo-only backbones or recommenders.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
+
+
+try:
+    validate_config(config, schema=None)
+except ConfigError as err:
+    raise WorkflowError(f"Invalid configuration: {err}") from None
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/embeddings.smk"
+include: "rules/recommend.smk"
+include: "rules/aggregate.smk"
+
+
+rule all:
+    input:
+        summary_outputs(),
+    default_target: True

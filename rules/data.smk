@@ -1,0 +1,93 @@
+# Dataset -> catalogue -> resampled audio cache; listening log -> split.
+
+if config["demo"]["enabled"]:
+
+    rule generate_demo:
+        """Synthesise the demo dataset in Music4All-Onion's layout."""
+        output:
+            log=data_file("listening_log"),
+            info=data_file("id_information"),
+            audio=directory(os.path.join(DATA["root"], DATA["audio_dir"])),
+            truth=os.path.join(DATA["root"], "synthetic_truth.tsv"),
+        params:
+            demo=config["demo"],
+        threads: config["demo"]["threads"]
+        resources:
+            mem_mb=2000,
+            runtime=30,
+        log:
+            f"{R}/logs/generate_demo.log",
+        benchmark:
+            f"{R}/benchmarks/generate_demo.tsv"
+        conda:
+            "../envs/core.yaml"
+        script:
+            "../workflow/scripts/generate_demo.py"
+
+
+rule catalogue:
+    """The tracks to embed and their audio paths, sorted by track id."""
+    input:
+        unpack(catalogue_inputs),
+    output:
+        f"{R}/data/catalogue.parquet",
+    params:
+        dataset=DATA,
+    log:
+        f"{R}/logs/catalogue.log",
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../workflow/scripts/catalogue.py"
+
+
+rule resample:
+    """Decode one shard of the catalogue once per sample rate: mono, 24-bit FLAC in Parquet."""
+    input:
+        f"{R}/data/catalogue.parquet",
+    output:
+        cache=f"{R}/audio/{{rate}}hz/shard{{shard}}.parquet",
+        failures=f"{R}/audio/{{rate}}hz/shard{{shard}}.failures.tsv",
+    params:
+        n_shards=N_SHARDS,
+        offset_seconds=config["audio"]["offset_seconds"],
+        max_seconds=config["audio"]["max_seconds"],
+    threads: 1
+    resources:
+        mem_mb=config["audio"]["resources"]["mem_mb"],
+        runtime=config["audio"]["resources"]["runtime"],
+    log:
+        f"{R}/logs/resample/{{rate}}hz_shard{{shard}}.log",
+    benchmark:
+        f"{R}/benchmarks/resample/{{rate}}hz_shard{{shard}}.tsv"
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../workflow/scripts/resample.py"
+
+
+rule split:
+    """The listening log split into train / validation / test pairs."""
+    input:
+        log=data_file("listening_log"),
+        catalogue=f"{R}/data/catalogue.parquet",
+    output:
+        train=f"{R}/split/train.parquet",
+        val=f"{R}/split/val.parquet",
+        test=f"{R}/split/test.parquet",
+        stats=f"{R}/split/stats.tsv",
+    params:
+        dataset=DATA,
+        split=config["split"],
+    threads: 1
+    resources:
+        mem_mb=config["split"]["resources"]["mem_mb"],
+        runtime=config["split"]["resources"]["runtime"],
+    log:
+        f"{R}/logs/split.log",
+    benchmark:
+        f"{R}/benchmarks/split.tsv"
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../workflow/scripts/split.py"

@@ -1,0 +1,68 @@
+"""What every backbone provides to the extraction driver.
+
+Extraction is split in two steps so that one bad track never costs a batch:
+``prepare`` runs per track and may refuse it (``UnusableAudio``, recorded as a
+failure with its reason), ``embed`` runs on a batch of prepared inputs. The
+driver (audiorec.embeddings.extract) retries a failed batch track by track.
+"""
+
+from __future__ import annotations
+
+import copy
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+class UnusableAudio(ValueError):
+    """This track's audio cannot be embedded by this backbone; the reason is recorded."""
+
+
+class Backbone(ABC):
+    #: JSON schema properties of the backbone's ``params`` (with defaults).
+    PARAMS: ClassVar[dict] = {}
+    #: Default sample rate when ``params`` has no ``sample_rate``.
+    SAMPLE_RATE: ClassVar[int] = 16000
+
+    def __init__(self, params: dict, device: str = "cpu", batch_size: int = 16):
+        from audiorec.config import validate_against
+
+        self.params = validate_against(copy.deepcopy(dict(params)), self.params_schema())
+        self.device = device
+        self.batch_size = batch_size
+
+    @classmethod
+    def params_schema(cls) -> dict:
+        return {"type": "object", "additionalProperties": False, "properties": cls.PARAMS}
+
+    @classmethod
+    def sample_rate_for(cls, params: dict) -> int:
+        return int(params.get("sample_rate", cls.SAMPLE_RATE))
+
+    @property
+    def sample_rate(self) -> int:
+        return self.sample_rate_for(self.params)
+
+    @property
+    @abstractmethod
+    def dim(self) -> int:
+        """Length of the per-track vector."""
+
+    @abstractmethod
+    def describe(self) -> dict:
+        """checkpoint, layer and pooling, written into the Parquet metadata."""
+
+    def prepare(self, waveform: np.ndarray) -> Any:
+        """Per-track input for ``embed``; raise UnusableAudio to skip the track."""
+        if waveform.size == 0:
+            raise UnusableAudio("no audio samples")
+        return waveform
+
+    @abstractmethod
+    def embed(self, batch: Sequence[Any]) -> np.ndarray:
+        """(len(batch), dim) float32 vectors for prepared inputs."""
+
+    def close(self) -> None:  # noqa: B027 - an optional hook, not an abstract method
+        """Release models and device memory."""

@@ -1,0 +1,1 @@
+"""Dataset readers, the indexed interaction matrices, and the synthetic demo dataset."""

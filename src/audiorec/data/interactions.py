@@ -1,0 +1,81 @@
+"""Integer-indexed view of a split: the matrices models and the evaluator share.
+
+Items are indexed by the sorted train track ids (the candidate set of full
+ranking), users by the sorted ids of everybody in any part. Held-out pairs
+whose track never occurs in train cannot be ranked; they still count as
+relevant, so recall is not flattered by dropping them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from audiorec.splits.base import COUNT, ITEM, TIME, USER, Split
+
+
+@dataclass
+class IndexedSplit:
+    users: pd.Index
+    items: pd.Index
+    frames: dict[
+        str, pd.DataFrame
+    ]  # per part: uidx, iidx (-1 if not a train item), timestamp, count
+    matrices: dict[str, sp.csr_matrix] = field(default_factory=dict)
+
+    @property
+    def n_users(self) -> int:
+        return len(self.users)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    def matrix(self, *parts: str) -> sp.csr_matrix:
+        """Binary users x items matrix of the rankable pairs in `parts` (summed)."""
+        key = "+".join(parts)
+        if key not in self.matrices:
+            frames = [self.frames[p] for p in parts]
+            f = pd.concat(frames) if len(frames) > 1 else frames[0]
+            f = f[f["iidx"] >= 0]
+            m = sp.csr_matrix(
+                (np.ones(len(f), np.float32), (f["uidx"].to_numpy(), f["iidx"].to_numpy())),
+                shape=(self.n_users, self.n_items),
+            )
+            m.sum_duplicates()
+            m.data[:] = 1.0
+            self.matrices[key] = m
+        return self.matrices[key]
+
+    def n_relevant(self, part: str) -> np.ndarray:
+        """Held-out pairs per user in `part`, rankable or not."""
+        return np.bincount(self.frames[part]["uidx"].to_numpy(), minlength=self.n_users)
+
+    def users_of(self, part: str) -> np.ndarray:
+        return np.flatnonzero(self.n_relevant(part) > 0)
+
+    def unrankable(self, part: str) -> int:
+        return int((self.frames[part]["iidx"] < 0).sum())
+
+
+def index_split(split: Split, user_col: str = USER, item_col: str = ITEM) -> IndexedSplit:
+    parts = split.parts()
+    items = pd.Index(np.sort(parts["train"][item_col].astype(str).unique()), name=item_col)
+    users = pd.Index(
+        np.sort(pd.concat([df[user_col].astype(str) for df in parts.values()]).unique()),
+        name=user_col,
+    )
+    frames = {}
+    for name, df in parts.items():
+        frames[name] = pd.DataFrame(
+            {
+                "uidx": users.get_indexer(df[user_col].astype(str)),
+                "iidx": items.get_indexer(df[item_col].astype(str)),
+                TIME: df[TIME].to_numpy() if TIME in df else np.zeros(len(df), "datetime64[ns]"),
+                COUNT: df[COUNT].to_numpy() if COUNT in df else np.ones(len(df), np.int64),
+            }
+        )
+    return IndexedSplit(users=users, items=items, frames=frames)

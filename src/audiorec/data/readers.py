@@ -1,0 +1,277 @@
+"""Readers for listening logs and track catalogues.
+
+Music4All-Onion's log has 253 M rows, so the log is streamed block by block
+with pyarrow, filtered by date as it is read, and user and track ids are kept
+dictionary-encoded (pandas categoricals): about 16 bytes a row in memory.
+Problems are reported with the file and line they occur on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+log = logging.getLogger(__name__)
+
+USER, ITEM, TIME = "user_id", "track_id", "timestamp"
+BLOCK_BYTES = 64 << 20
+
+
+class DataError(ValueError):
+    """Input data that cannot be used, with the file (and line) it comes from."""
+
+
+def _separator(path: Path, separator: str | None) -> str:
+    if separator:
+        return separator
+    suffixes = [s.lower() for s in path.suffixes]
+    return "," if ".csv" in suffixes and ".tsv" not in suffixes else "\t"
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.suffix.lower() in {".parquet", ".pqt", ".pq"}
+
+
+def _check_columns(path: Path, found: list[str], wanted: dict[str, str]) -> None:
+    missing = [src for src in wanted.values() if src not in found]
+    if missing:
+        raise DataError(
+            f"{path}: missing column {', '.join(repr(m) for m in missing)} "
+            f"(found: {', '.join(found)})"
+        )
+
+
+def _parse_times(values: pa.Array, path: Path, first_line: int) -> pa.Array:
+    """Timestamps from strings; the first unparsable one is reported by line."""
+    if pa.types.is_timestamp(values.type):
+        parsed = values.cast(pa.timestamp("ns"))
+    elif pa.types.is_date(values.type):
+        parsed = values.cast(pa.timestamp("ns"))
+    else:
+        text = pc.utf8_trim_whitespace(values.cast(pa.string()))
+        parsed = pc.cast(
+            pc.strptime(text, format="%Y-%m-%d %H:%M:%S", unit="ns", error_is_null=True),
+            pa.timestamp("ns"),
+        )
+        retry = pc.and_(pc.is_null(parsed), pc.is_valid(text))
+        if pc.any(retry).as_py():  # ISO 8601 with 'T', dates alone, fractional seconds
+            series = pd.to_datetime(pd.Series(text.to_pylist()), errors="coerce", format="ISO8601")
+            parsed = pa.array(series.to_numpy(dtype="datetime64[ns]"), type=pa.timestamp("ns"))
+    bad = pc.is_null(parsed)
+    if pc.any(bad).as_py():
+        i = int(np.flatnonzero(bad.to_numpy(zero_copy_only=False))[0])
+        raise DataError(
+            f"{path}, line {first_line + i}: cannot parse timestamp {values[i].as_py()!r}"
+        )
+    return parsed
+
+
+def _check_ids(column: pa.Array, name: str, path: Path, first_line: int) -> None:
+    nulls = pc.is_null(column)
+    if pc.any(nulls).as_py():
+        i = int(np.flatnonzero(nulls.to_numpy(zero_copy_only=False))[0])
+        raise DataError(f"{path}, line {first_line + i}: empty {name}")
+
+
+def _instant(value) -> pa.Scalar:
+    return pa.scalar(pd.Timestamp(value).as_unit("ns").value, pa.timestamp("ns"))
+
+
+def _date_filter(times: pa.Array, start, end) -> pa.Array | None:
+    mask = None
+    if start is not None:
+        mask = pc.greater_equal(times, _instant(start))
+    if end is not None:
+        upper = pc.less(times, _instant(end))
+        mask = upper if mask is None else pc.and_(mask, upper)
+    return mask
+
+
+def _to_frame(batches: list[pa.RecordBatch]) -> pd.DataFrame:
+    schema = pa.schema(
+        [
+            (USER, pa.dictionary(pa.int32(), pa.string())),
+            (ITEM, pa.dictionary(pa.int32(), pa.string())),
+            (TIME, pa.timestamp("ns")),
+        ]
+    )
+    table = pa.Table.from_batches(batches, schema=schema).unify_dictionaries()
+    return table.to_pandas()
+
+
+def _normalise(
+    batch: pa.RecordBatch, cols: dict[str, str], path: Path, first_line: int, start, end
+):
+    user = batch.column(cols["user"])
+    item = batch.column(cols["item"])
+    _check_ids(user, f"{cols['user']}", path, first_line)
+    _check_ids(item, f"{cols['item']}", path, first_line)
+    times = _parse_times(batch.column(cols["timestamp"]), path, first_line)
+    arrays = [
+        pc.dictionary_encode(user.cast(pa.string())),
+        pc.dictionary_encode(item.cast(pa.string())),
+        times,
+    ]
+    out = pa.RecordBatch.from_arrays(arrays, names=[USER, ITEM, TIME])
+    mask = _date_filter(times, start, end)
+    return out if mask is None else out.filter(mask)
+
+
+def read_log(
+    path: str | Path,
+    columns: dict[str, str] | None = None,
+    start: str | dt.datetime | None = None,
+    end: str | dt.datetime | None = None,
+    separator: str | None = None,
+) -> pd.DataFrame:
+    """Events as (user_id, track_id, timestamp), ids categorical, rows in file order.
+
+    `columns` maps user/item/timestamp to the file's own column names;
+    only events with start <= timestamp < end are kept.
+    """
+    path = Path(path)
+    cols = {"user": USER, "item": ITEM, "timestamp": TIME, **(columns or {})}
+    if not path.exists():
+        raise DataError(f"{path}: listening log not found")
+    batches = []
+    if _is_parquet(path):
+        pf = pq.ParquetFile(path)
+        _check_columns(path, pf.schema_arrow.names, cols)
+        line = 1
+        for batch in pf.iter_batches(columns=list(cols.values()), batch_size=1 << 20):
+            batches.append(_normalise(batch, cols, path, line, start, end))
+            line += batch.num_rows
+        return _to_frame(batches)
+
+    sep = _separator(path, separator)
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES),
+            parse_options=pacsv.ParseOptions(delimiter=sep),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in cols.values()},
+                include_columns=None,
+                strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as err:
+        raise DataError(
+            f"{path}: cannot read as a {'tab' if sep == chr(9) else repr(sep)}-separated table: {err}"
+        ) from err
+    _check_columns(path, reader.schema.names, cols)
+    line = 2  # line 1 is the header
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except pa.ArrowInvalid as err:
+            raise DataError(f"{path}, after line {line}: malformed row: {err}") from err
+        batches.append(_normalise(batch, cols, path, line, start, end))
+        line += batch.num_rows
+    return _to_frame(batches)
+
+
+def listened_tracks(
+    path: str | Path, item_col: str = ITEM, separator: str | None = None
+) -> set[str]:
+    """Distinct track ids of a log, reading only that column (one pass, streamed)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: listening log not found")
+    seen: set[str] = set()
+    if _is_parquet(path):
+        pf = pq.ParquetFile(path)
+        _check_columns(path, pf.schema_arrow.names, {"item": item_col})
+        batches = pf.iter_batches(columns=[item_col], batch_size=1 << 20)
+    else:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES),
+            parse_options=pacsv.ParseOptions(delimiter=_separator(path, separator)),
+            convert_options=pacsv.ConvertOptions(
+                column_types={item_col: pa.string()}, include_columns=None
+            ),
+        )
+        _check_columns(path, reader.schema.names, {"item": item_col})
+        batches = reader
+    for batch in batches:
+        column = batch.column(batch.schema.get_field_index(item_col))
+        seen.update(pc.unique(column.cast(pa.string())).drop_null().to_pylist())
+    return seen
+
+
+def read_id_list(path: str | Path, column: str | None = None) -> list[str]:
+    """Track ids from a table: `column` if given, else `id`, `trackid`, `track_id` or the first."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    sep = _separator(path, None)
+    if path.suffix == ".csv":  # Music4All's id_information.csv is tab-separated despite its name
+        with open(path) as fh:
+            header = fh.readline()
+        sep = "\t" if "\t" in header else ","
+    frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+    names = [column] if column else ["id", "trackid", "track_id"]
+    chosen = next((c for c in names if c in frame.columns), None)
+    if chosen is None:
+        if column:
+            raise DataError(
+                f"{path}: missing column {column!r} (found: {', '.join(frame.columns)})"
+            )
+        chosen = frame.columns[0]
+    ids = frame[chosen].str.strip()
+    empty = np.flatnonzero((ids == "").to_numpy())
+    if empty.size:
+        raise DataError(f"{path}, line {int(empty[0]) + 2}: empty track id")
+    return ids.tolist()
+
+
+def build_catalogue(
+    root: str | Path,
+    audio_dir: str,
+    audio_ext: str,
+    id_information: str | None,
+    track_list: str | None,
+    listened: set[str] | None = None,
+) -> pd.DataFrame:
+    """Tracks to embed and where their audio lives: (track_id, path), sorted by id.
+
+    Ids come from id_information (Music4All layout) or, without it, from the
+    audio folder; `track_list` restricts them (e.g. the study's 56,512 ids).
+    `listened` (the log's distinct tracks) drops tracks nobody heard. A listed
+    track without audio is kept: the resample job records it as a failure.
+    """
+    root = Path(root)
+    audio_root = root / audio_dir
+    ext = audio_ext.lstrip(".")
+    if id_information:
+        ids = read_id_list(root / id_information)
+    else:
+        if not audio_root.is_dir():
+            raise DataError(f"{audio_root}: audio folder not found")
+        ids = [p.stem for p in audio_root.glob(f"*.{ext}")]
+    if track_list:
+        keep = set(
+            read_id_list(track_list if Path(track_list).is_absolute() else root / track_list)
+        )
+        ids = [t for t in ids if t in keep]
+    if listened is not None:
+        ids = [t for t in ids if t in listened]
+    dup = pd.Index(ids)[pd.Index(ids).duplicated()]
+    if len(dup):
+        raise DataError(f"track ids listed twice: {', '.join(map(str, dup[:5]))}")
+    ids = sorted(ids)
+    paths = [str(audio_root / f"{t}.{ext}") for t in ids]
+    return pd.DataFrame(
+        {"track_id": pd.Series(ids, dtype=str), "path": pd.Series(paths, dtype=str)}
+    )

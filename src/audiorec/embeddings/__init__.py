@@ -1,0 +1,1 @@
+"""Track embeddings: extraction over cache shards and the Parquet store."""

@@ -1,0 +1,45 @@
+"""Per-user ranking metrics, all K at once from one boolean hit matrix.
+
+Definitions follow the study (and agree with ranx and rs_metrics):
+HitRate@K is 1 when any relevant item is in the top K; Recall@K divides the
+hits by the number of relevant items, not by min(relevant, K); NDCG@K uses
+binary gains and an ideal DCG over min(relevant, K) positions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+METRICS = ("HitRate", "Recall", "NDCG")
+
+
+def metric_columns(ks) -> list[str]:
+    return [f"{m}@{k}" for k in sorted(ks) for m in METRICS]
+
+
+def from_hits(hits: np.ndarray, n_relevant: np.ndarray, ks) -> dict[str, np.ndarray]:
+    """`hits[u, r]`: the item at rank r (0-based) of user u is relevant.
+
+    `hits` may have fewer columns than max(ks) when the catalogue is small;
+    missing ranks count as misses.
+    """
+    hits = np.asarray(hits, dtype=bool)
+    n_relevant = np.asarray(n_relevant, dtype=np.float64)
+    if np.any(n_relevant <= 0):
+        raise ValueError("every evaluated user needs at least one relevant item")
+    kmax = max(ks)
+    if hits.shape[1] < kmax:
+        hits = np.pad(hits, ((0, 0), (0, kmax - hits.shape[1])))
+    hits = hits[:, :kmax]
+    discount = 1.0 / np.log2(np.arange(2, kmax + 2))
+    cum_hits = np.cumsum(hits, axis=1)
+    cum_dcg = np.cumsum(hits * discount, axis=1)
+    ideal = np.cumsum(discount)
+    out = {}
+    for k in sorted(ks):
+        n_hits = cum_hits[:, k - 1]
+        idcg = ideal[np.minimum(n_relevant, k).astype(int) - 1]
+        out[f"HitRate@{k}"] = (n_hits > 0).astype(np.float64)
+        out[f"Recall@{k}"] = n_hits / n_relevant
+        out[f"NDCG@{k}"] = cum_dcg[:, k - 1] / idcg
+    return out

@@ -1,0 +1,1 @@
+"""Result tables, significance tests and figures."""

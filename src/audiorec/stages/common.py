@@ -1,0 +1,43 @@
+"""Logging and thread settings shared by the job entry points."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+
+def setup_job(log_path: str | Path | None = None, threads: int | None = None) -> logging.Logger:
+    """Send the package's log to the job's log file (and stderr); cap CPU threads."""
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_path, mode="w"))
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+    logger = logging.getLogger("audiorec")
+
+    def log_uncaught(kind, value, tb):  # a job's traceback belongs in its log file too
+        logger.critical("job failed", exc_info=(kind, value, tb))
+
+    sys.excepthook = log_uncaught
+    if threads:
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ[var] = str(threads)
+        try:
+            import torch
+
+            torch.set_num_threads(threads)
+        except ImportError:
+            pass
+    return logger
+
+
+def ensure_parent(*paths) -> None:
+    for p in paths:
+        Path(p).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,59 @@
+"""Job: decode one shard of the catalogue once, mono, at one sample rate, into the cache."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pandas as pd
+
+from audiorec import failures
+from audiorec.audio.cache import ShardWriter
+from audiorec.audio.decode import AudioError, decode
+
+log = logging.getLogger(__name__)
+
+
+def shard_of(catalogue: pd.DataFrame, shard: int, n_shards: int) -> pd.DataFrame:
+    """Every n-th track of the sorted catalogue: shards of equal size and mixed content."""
+    if not 0 <= shard < n_shards:
+        raise ValueError(f"shard {shard} outside 0..{n_shards - 1}")
+    return catalogue.iloc[shard::n_shards]
+
+
+def run(
+    catalogue_path: str,
+    output: str,
+    failures_path: str,
+    sample_rate: int,
+    shard: int,
+    n_shards: int,
+    offset_seconds: float = 0.0,
+    max_seconds: float | None = None,
+) -> None:
+    part = shard_of(pd.read_parquet(catalogue_path), shard, n_shards)
+    failed = []
+    started = time.perf_counter()
+    seconds = 0.0
+    with ShardWriter(output, sample_rate) as cache:
+        for tid, path in zip(part["track_id"], part["path"], strict=True):
+            try:
+                y = decode(path, sample_rate, offset_seconds, max_seconds)
+            except AudioError as err:
+                failed.append({"track_id": tid, "stage": "decode", "reason": f"{path}: {err}"})
+                log.warning("%s: %s", path, err)
+                continue
+            cache.add(tid, y)
+            seconds += y.size / sample_rate
+    failures.write(failures_path, failed)
+    elapsed = time.perf_counter() - started
+    log.info(
+        "shard %d/%d at %d Hz: %d tracks cached (%.0f s of audio), %d failed, %.1f s",
+        shard,
+        n_shards,
+        sample_rate,
+        cache.n_written,
+        seconds,
+        len(failed),
+        elapsed,
+    )

@@ -1,0 +1,84 @@
+"""Job: read the listening log, drop unknown tracks, split, write the parts and their sizes."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from audiorec import splits
+from audiorec.data.readers import DataError, read_log
+
+log = logging.getLogger(__name__)
+
+
+def known_tracks(
+    events: pd.DataFrame, catalogue_ids, policy: str, source: str
+) -> tuple[pd.DataFrame, dict]:
+    """Keep events of catalogue tracks; `policy` 'error' refuses any other."""
+    col = events["track_id"]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        known_cat = col.cat.categories.isin(pd.Index(catalogue_ids))
+        codes = col.cat.codes.to_numpy()
+        known = np.where(codes >= 0, known_cat[codes], False)
+    else:
+        known = col.isin(pd.Index(catalogue_ids)).to_numpy()
+    unknown_ids = pd.unique(col[~known].astype(str))
+    info = {"events": int((~known).sum()), "tracks": len(unknown_ids)}
+    if info["events"]:
+        examples = ", ".join(map(str, unknown_ids[:5]))
+        if policy == "error":
+            raise DataError(
+                f"{source}: {info['events']} events of {info['tracks']} tracks not in the catalogue "
+                f"(e.g. {examples}); set dataset.unknown_tracks: drop to skip them"
+            )
+        log.warning(
+            "%s: dropped %d events of %d tracks not in the catalogue (e.g. %s)",
+            source,
+            info["events"],
+            info["tracks"],
+            examples,
+        )
+        events = events[known]
+    return events, info
+
+
+def run(dataset: dict, split: dict, catalogue_path: str, outputs: dict) -> None:
+    log_path = Path(dataset["root"]) / dataset["listening_log"]
+    dated = split["method"] == "global_time"
+    events = read_log(
+        log_path,
+        columns=dataset["columns"],
+        start=split["start_date"] if dated else None,
+        end=split["end_date"] if dated else None,
+        separator=dataset["separator"],
+    )
+    log.info("%s: %d events in the date range", log_path, len(events))
+    catalogue = pd.read_parquet(catalogue_path, columns=["track_id"])["track_id"]
+    events, unknown = known_tracks(events, catalogue, dataset["unknown_tracks"], str(log_path))
+    result = splits.from_config(split).split(events)
+    for name, df in result.parts().items():
+        df.to_parquet(outputs[name], index=False)
+    stats = splits.split_stats(result)
+    extra = pd.DataFrame(
+        [
+            {
+                "part": "log_in_range",
+                "users": events["user_id"].nunique(),
+                "items": events["track_id"].nunique(),
+                "pairs": -1,
+                "plays": len(events) + unknown["events"],
+            },
+            {
+                "part": "unknown_tracks_dropped",
+                "users": -1,
+                "items": unknown["tracks"],
+                "pairs": -1,
+                "plays": unknown["events"],
+            },
+        ]
+    )
+    pd.concat([stats, extra], ignore_index=True).to_csv(outputs["stats"], sep="\t", index=False)
+    log.info("split sizes:\n%s", stats.to_string(index=False))

@@ -1,0 +1,39 @@
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from audiorec.evaluation.ranking import rank
+
+
+def _csr(rows, n_users, n_items):
+    r, c = zip(*[(u, i) for u, items in rows.items() for i in items], strict=True)
+    return sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(n_users, n_items))
+
+
+def test_seen_items_are_never_ranked_and_hits_are_marked():
+    scores = torch.tensor([[5.0, 4.0, 3.0, 2.0, 1.0], [1.0, 2.0, 3.0, 4.0, 5.0]])
+    seen = _csr({0: [0, 1], 1: [4]}, 2, 5)
+    relevant = _csr({0: [3], 1: [0]}, 2, 5)
+    out = rank(lambda users: scores[users], np.array([0, 1]), seen, relevant, k=3, batch_size=1)
+    assert out.items.tolist() == [[2, 3, 4], [3, 2, 1]]
+    assert out.hits.tolist() == [[False, True, False], [False, False, False]]
+
+
+def test_fewer_candidates_than_k_leave_empty_slots():
+    scores = torch.zeros((1, 3))
+    seen = _csr({0: [0, 1]}, 1, 3)
+    relevant = _csr({0: [0]}, 1, 3)  # a seen item can never count as a hit
+    out = rank(lambda users: scores[users], np.array([0]), seen, relevant, k=5)
+    assert out.items.tolist() == [[2, -1, -1, -1, -1]]
+    assert not out.hits.any()
+
+
+def test_batches_do_not_change_the_result(rng):
+    n_users, n_items = 37, 50
+    s = torch.from_numpy(rng.random((n_users, n_items)).astype(np.float32))
+    seen = sp.random(n_users, n_items, density=0.2, format="csr", random_state=1)
+    rel = sp.random(n_users, n_items, density=0.1, format="csr", random_state=2)
+    users = np.arange(n_users)
+    a = rank(lambda u: s[u], users, seen, rel, k=10, batch_size=7)
+    b = rank(lambda u: s[u], users, seen, rel, k=10, batch_size=1000)
+    assert (a.items == b.items).all() and (a.hits == b.hits).all()

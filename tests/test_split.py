@@ -1,0 +1,85 @@
+import pandas as pd
+import pytest
+
+from audiorec.splits import GlobalTimeSplitter, LeaveLastOutSplitter, collapse_pairs
+
+
+def _events(rows):
+    return pd.DataFrame(rows, columns=["user_id", "track_id", "timestamp"]).assign(
+        timestamp=lambda d: pd.to_datetime(d["timestamp"])
+    )
+
+
+LOG = _events(
+    [
+        ("a", "t1", "2019-01-05"),  # before start: dropped
+        ("a", "t1", "2019-02-21"),
+        ("a", "t1", "2019-03-01"),
+        ("a", "t2", "2019-04-01"),
+        ("a", "t2", "2020-02-25"),  # replay of a train pair: not a test pair, not counted in train
+        ("a", "t3", "2020-02-21"),  # new pair of known user and track: test
+        ("b", "t2", "2019-05-01"),
+        ("b", "t3", "2019-06-01"),
+        ("b", "t1", "2020-03-01"),  # test
+        ("b", "t9", "2020-03-02"),  # unknown track (never in train): dropped
+        ("c", "t1", "2020-02-22"),  # unknown user: dropped
+        ("d", "t1", "2019-03-03"),
+        ("d", "t2", "2020-02-20"),  # exactly on the test date: test
+    ]
+)
+
+
+def test_global_time_split_follows_the_study():
+    s = GlobalTimeSplitter(
+        start_date="2019-02-20", test_date="2020-02-20", val_fraction=0.5, seed=42
+    ).split(LOG)
+    train = s.train.set_index(["user_id", "track_id"])
+    assert train.loc[("a", "t1"), "count"] == 2  # the January play is before the start date
+    assert train.loc[("a", "t1"), "timestamp"] == pd.Timestamp("2019-02-21")
+    assert train.loc[("a", "t2"), "count"] == 1  # the 2020 replay does not count in train
+    held = pd.concat([s.val, s.test])
+    assert set(zip(held.user_id, held.track_id, strict=True)) == {
+        ("a", "t3"),
+        ("b", "t1"),
+        ("d", "t2"),
+    }
+    assert set(s.val.user_id).isdisjoint(s.test.user_id)
+    assert len(set(s.val.user_id)) + len(set(s.test.user_id)) == 3
+
+
+def test_validation_users_are_sklearns_first_part_of_sorted_users():
+    from sklearn.model_selection import train_test_split
+
+    s = GlobalTimeSplitter(start_date="2019-02-20", test_date="2020-02-20", seed=7).split(LOG)
+    val_users, test_users = train_test_split(["a", "b", "d"], test_size=0.5, random_state=7)
+    assert set(s.val.user_id) == set(val_users) and set(s.test.user_id) == set(test_users)
+
+
+def test_end_date_cuts_the_test_period():
+    s = GlobalTimeSplitter(
+        start_date="2019-02-20", test_date="2020-02-20", end_date="2020-02-24"
+    ).split(LOG)
+    held = pd.concat([s.val, s.test])
+    assert set(held.track_id) == {"t3", "t2"}  # b's 2020-03-01 pair is after the end
+
+
+def test_collapse_pairs_counts_and_first_listen():
+    pairs = collapse_pairs(LOG[LOG.user_id == "a"])
+    assert pairs.set_index("track_id")["count"].to_dict() == {"t1": 3, "t2": 2, "t3": 1}
+
+
+def test_leave_last_out_holds_out_the_two_latest_new_pairs():
+    log = _events(
+        [("u", f"t{i}", f"2020-01-0{i}") for i in range(1, 6)]
+        + [("u", "t1", "2020-01-09"), ("v", "t1", "2020-01-01"), ("v", "t2", "2020-01-02")]
+    )
+    s = LeaveLastOutSplitter().split(log)
+    assert s.test.track_id.tolist() == ["t5"]  # a replay of t1 is not a new pair
+    assert s.val.track_id.tolist() == ["t4"]
+    assert sorted(s.train[s.train.user_id == "u"].track_id) == ["t1", "t2", "t3"]
+    assert sorted(s.train[s.train.user_id == "v"].track_id) == ["t1", "t2"]  # too short to hold out
+
+
+def test_too_few_test_users_is_an_error():
+    with pytest.raises(ValueError, match="too few"):
+        GlobalTimeSplitter(test_date="2020-03-01", start_date="2019-02-20").split(LOG)

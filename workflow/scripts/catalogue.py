@@ -1,0 +1,10 @@
+"""Thin wrapper: see audiorec.stages.catalogue."""
+
+import _src  # noqa: F401  (puts src/ on the path)
+
+from audiorec.config import to_plain
+from audiorec.stages import catalogue
+from audiorec.stages.common import setup_job
+
+setup_job(snakemake.log[0])
+catalogue.run(to_plain(snakemake.params.dataset), snakemake.output[0])

@@ -1,0 +1,15 @@
+"""Thin wrapper: see audiorec.stages.split."""
+
+import _src  # noqa: F401  (puts src/ on the path)
+
+from audiorec.config import to_plain
+from audiorec.stages import split
+from audiorec.stages.common import setup_job
+
+setup_job(snakemake.log[0])
+split.run(
+    to_plain(snakemake.params.dataset),
+    to_plain(snakemake.params.split),
+    snakemake.input.catalogue,
+    dict(snakemake.output.items()),
+)
