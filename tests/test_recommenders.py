@@ -40,12 +40,12 @@ def test_every_recommender_scores_all_items(name):
     data, style = two_style_world()
     cls = recommenders.get(name)
     model = cls({}, seed=1).fit(data, style if cls.uses_content else None)
-    history = data.matrix("train")
+    history = data.history("train")
     scores = model.score(np.array([0, 1]), history)
     assert tuple(scores.shape) == (2, data.n_items)
     frame, ranking = evaluate(model, data, "test", [3], 8, "cpu")
     assert len(frame) == 2 and frame["n_relevant"].tolist() == [1, 1]
-    seen = history[ranking.users].toarray().astype(bool)
+    seen = history.matrix[ranking.users].toarray().astype(bool)
     assert not any(seen[u, i] for u, row in enumerate(ranking.items) for i in row if i >= 0)
 
 
@@ -64,7 +64,7 @@ def test_knn_user_is_the_mean_of_raw_item_vectors():
     model = recommenders.get("knn")({"similarity": "dot"}).fit(data, v)
     u = data.users.get_loc("uc")
     rows = [data.items.get_loc("a3"), data.items.get_loc("b3")]
-    got = model.user_vectors(np.array([u]), data.matrix("train")).numpy()[0]
+    got = model.user_vectors(np.array([u]), data.history("train")).numpy()[0]
     np.testing.assert_allclose(got, v[rows].mean(axis=0))
 
 

@@ -83,3 +83,49 @@ def test_leave_last_out_holds_out_the_two_latest_new_pairs():
 def test_too_few_test_users_is_an_error():
     with pytest.raises(ValueError, match="too few"):
         GlobalTimeSplitter(test_date="2020-03-01", start_date="2019-02-20").split(LOG)
+
+
+def test_split_job_with_a_generic_table_and_leave_last_out(tmp_path):
+    """Any (user, item, time) table, own column names, ids from the audio folder."""
+    from audiorec.config import validate_config
+    from audiorec.data.readers import build_catalogue
+    from audiorec.stages.split import run
+
+    (tmp_path / "audio").mkdir()
+    for i in range(5):
+        (tmp_path / "audio" / f"{i}.flac").write_bytes(b"x")
+    rows = [
+        (u, i, f"2020-01-{d:02d}")
+        for u, items in {"a": [0, 1, 2, 3], "b": [4, 3, 2], "c": [1, 0]}.items()
+        for d, i in enumerate(items, 1)
+    ]
+    pd.DataFrame(rows, columns=["listener", "song", "when"]).to_csv(
+        tmp_path / "plays.csv", index=False
+    )
+    cfg = validate_config(
+        {
+            "dataset": {
+                "format": "interactions",
+                "root": str(tmp_path),
+                "listening_log": "plays.csv",
+                "audio_dir": "audio",
+                "audio_ext": "flac",
+                "columns": {"user": "listener", "item": "song", "timestamp": "when"},
+            },
+            "backbones": {"mfcc": {"type": "mfcc"}},
+            "split": {"method": "leave_last_out"},
+            "recommenders": {"random": {"type": "random"}},
+        }
+    )
+    cat = build_catalogue(tmp_path, "audio", "flac", None, None)
+    cat.to_parquet(tmp_path / "cat.parquet")
+    out = {p: str(tmp_path / f"{p}.parquet") for p in ("train", "val", "test")} | {
+        "stats": str(tmp_path / "stats.tsv")
+    }
+    run(cfg["dataset"], cfg["split"], str(tmp_path / "cat.parquet"), out)
+    test = pd.read_parquet(out["test"])
+    val = pd.read_parquet(out["val"])
+    assert sorted(zip(test.user_id, test.track_id, strict=True)) == [("a", "3"), ("b", "2")]
+    assert sorted(zip(val.user_id, val.track_id, strict=True)) == [("a", "2"), ("b", "3")]
+    train = pd.read_parquet(out["train"])
+    assert sorted(train[train.user_id == "c"].track_id) == ["0", "1"]  # too short to hold out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 import subprocess
 import sys
@@ -66,11 +67,17 @@ def test_workflow_writes_tables_figure_and_failures(finished):
         "mfcc_b/knn/shuffled",
         "none/popularity/none",
         "none/random/none",
+        "mfcc_a/shallow/frozen",
+        "mfcc_a/shallow/random",
     }
     assert summary.set_index("run").loc["none/random/none", "seeds"] == 2
     assert (finished / "results" / "figures" / "summary.png").stat().st_size > 1000
     tests = pd.read_csv(tables / "tests.csv")
-    assert set(tests["baseline"]) == {"none/random/none"}
+    assert set(tests["baseline"]) == {"none/random/none", "mfcc_a/shallow/random"}
+    run = finished / "results" / "runs" / "mfcc_a" / "shallow" / "frozen" / "seed0"
+    assert (run / "checkpoint.pt").exists()
+    info = json.loads((run / "info.json").read_text())
+    assert info["model"]["epochs"] >= 1 and info["model"]["history"][0]["val_loss"] > 0
     assert tests["p_wilcoxon_holm"].between(0, 1).all()
     fails = pd.read_csv(finished / "results" / "embeddings" / "mfcc_a.failures.tsv", sep="\t")
     truth = pd.read_csv(finished / "data" / "demo" / "synthetic_truth.tsv", sep="\t")

@@ -34,6 +34,10 @@ class IndexedSplit:
     def n_items(self) -> int:
         return len(self.items)
 
+    def history(self, *parts: str) -> History:
+        """What the users of `parts` are known to have heard, as a matrix and in time order."""
+        return History(self, parts)
+
     def matrix(self, *parts: str) -> sp.csr_matrix:
         """Binary users x items matrix of the rankable pairs in `parts` (summed)."""
         key = "+".join(parts)
@@ -59,6 +63,41 @@ class IndexedSplit:
 
     def unrankable(self, part: str) -> int:
         return int((self.frames[part]["iidx"] < 0).sum())
+
+
+class History:
+    """Known items per user: a binary matrix, and sequences ordered by first listen.
+
+    KNN needs the matrix, sequential models the order; both come from the same
+    pairs (ties in time are broken by item index, so the order is deterministic).
+    """
+
+    def __init__(self, data: IndexedSplit, parts: tuple[str, ...]):
+        self.data, self.parts = data, tuple(parts)
+        self._indptr = self._items = None
+
+    @property
+    def matrix(self) -> sp.csr_matrix:
+        return self.data.matrix(*self.parts)
+
+    def _build(self) -> None:
+        frames = [self.data.frames[p] for p in self.parts]
+        f = pd.concat(frames) if len(frames) > 1 else frames[0]
+        f = f[f["iidx"] >= 0].drop_duplicates(["uidx", "iidx"])
+        order = np.lexsort((f["iidx"].to_numpy(), f[TIME].to_numpy(), f["uidx"].to_numpy()))
+        self._items = f["iidx"].to_numpy()[order].astype(np.int64)
+        counts = np.bincount(f["uidx"].to_numpy(), minlength=self.data.n_users)
+        self._indptr = np.concatenate([[0], np.cumsum(counts)])
+
+    def sequence(self, user: int) -> np.ndarray:
+        if self._indptr is None:
+            self._build()
+        return self._items[self._indptr[user] : self._indptr[user + 1]]
+
+    def lengths(self) -> np.ndarray:
+        if self._indptr is None:
+            self._build()
+        return np.diff(self._indptr)
 
 
 def index_split(split: Split, user_col: str = USER, item_col: str = ITEM) -> IndexedSplit:

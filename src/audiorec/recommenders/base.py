@@ -1,9 +1,10 @@
 """The small interface every recommender implements (after implicit's base class).
 
 ``fit`` sees the indexed split and, for content models, one vector per train
-item (``available`` marks items whose audio could be embedded). ``score``
-returns a dense block of scores for some users; the evaluator does the
-masking and top-K, so a model never loops over users itself.
+item (``available`` marks items whose audio could be embedded) prepared for
+the run's variant. ``score`` returns a dense block of scores for some users
+given their ``History`` (matrix and time-ordered sequences); the evaluator
+does the masking and top-K, so a model never loops over users itself.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from abc import ABC, abstractmethod
 from typing import ClassVar
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 
-from audiorec.data.interactions import IndexedSplit
+from audiorec.data.interactions import History, IndexedSplit
 
 
 class Recommender(ABC):
@@ -24,12 +24,21 @@ class Recommender(ABC):
     uses_content: ClassVar[bool] = False
     supported_variants: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, params: dict | None = None, seed: int = 0, device: str = "cpu"):
+    def __init__(
+        self,
+        params: dict | None = None,
+        seed: int = 0,
+        device: str = "cpu",
+        variant: str = "frozen",
+        checkpoint: str | None = None,
+    ):
         from audiorec.config import validate_against
 
         self.params = validate_against(copy.deepcopy(dict(params or {})), self.params_schema())
         self.seed = seed
         self.device = torch.device(device)
+        self.variant = variant
+        self.checkpoint = checkpoint  # where a trained model saves its state each epoch
 
     @classmethod
     def params_schema(cls) -> dict:
@@ -45,7 +54,7 @@ class Recommender(ABC):
         """Learn from ``data.matrix('train')`` (and validation data, for early stopping)."""
 
     @abstractmethod
-    def score(self, users: np.ndarray, history: sp.csr_matrix) -> torch.Tensor:
+    def score(self, users: np.ndarray, history: History) -> torch.Tensor:
         """(len(users), n_items) scores; ``history`` holds every user's known items."""
 
     def info(self) -> dict:

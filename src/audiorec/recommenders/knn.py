@@ -46,8 +46,8 @@ class ContentKNN(Recommender):
         self._blocked = torch.from_numpy(~self._available).to(self.device)
         return self
 
-    def user_vectors(self, users: np.ndarray, history: sp.csr_matrix) -> torch.Tensor:
-        h = history[users].multiply(self._available[np.newaxis, :]).tocsr()
+    def user_vectors(self, users: np.ndarray, history) -> torch.Tensor:
+        h = history.matrix[users].multiply(self._available[np.newaxis, :]).tocsr()
         h.data[:] = 1.0
         n = np.asarray(h.sum(axis=1)).ravel()
         mean = sp.diags(1.0 / np.maximum(n, 1)) @ h @ self._raw_np

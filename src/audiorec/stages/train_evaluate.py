@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -57,9 +58,9 @@ def item_vectors(path: str, data: IndexedSplit, variant: str, seed: int):
 
 def evaluate(model, data: IndexedSplit, part: str, ks, batch_size: int, device: str):
     """Per-user metrics frame and the ranking, for the users with held-out items in `part`."""
-    history = data.matrix("train") if part == "val" else data.matrix("train", "val")
+    history = data.history("train") if part == "val" else data.history("train", "val")
     users = data.users_of(part)
-    empty = np.diff(history.indptr)[users] == 0
+    empty = np.diff(history.matrix.indptr)[users] == 0
     if empty.any():
         log.warning(
             "%d evaluated users have no history; they get an uninformed ranking", int(empty.sum())
@@ -67,7 +68,7 @@ def evaluate(model, data: IndexedSplit, part: str, ks, batch_size: int, device: 
     ranking = rank(
         lambda block: model.score(block, history),
         users,
-        exclude=history,
+        exclude=history.matrix,
         relevant=data.matrix(part),
         k=max(ks),
         batch_size=batch_size,
@@ -126,7 +127,8 @@ def run(
             raise ValueError(f"{recommender} needs embeddings but none were given")
         vectors, available, info = item_vectors(embeddings_path, data, variant, seed)
 
-    model = cls(spec["params"], seed=seed, device=device)
+    checkpoint = str(Path(outputs["per_user"]).with_name("checkpoint.pt"))
+    model = cls(spec["params"], seed=seed, device=device, variant=variant, checkpoint=checkpoint)
     started = time.perf_counter()
     model.fit(data, vectors, available)
     fit_seconds = time.perf_counter() - started

@@ -1,0 +1,56 @@
+"""What the trained recommenders share: item tables per variant, and training settings.
+
+Variants of a trained model's item table: ``frozen`` (the backbone's vectors,
+never updated), ``finetune`` (initialised from them, trained), ``shuffled``
+(the vectors permuted across items, frozen), ``random`` (no content: a
+trained table from a random start; ``random_dim`` gives it its own width, as
+the study's 128-wide "random init" rows). Items whose audio failed get a
+random row with the spread of the others.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from audiorec.recommenders.base import Recommender
+from audiorec.training import TRAINING_PARAMS
+
+TRAINABLE = {"frozen": False, "shuffled": False, "finetune": True, "random": True}
+
+
+class TrainedRecommender(Recommender):
+    uses_content = True
+    supported_variants = ("frozen", "finetune", "random", "shuffled")
+    COMMON = {
+        **TRAINING_PARAMS,
+        "random_dim": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "default": None,
+            "description": "width of the 'random' variant's table (null: the backbone's)",
+        },
+    }
+
+    def item_table(
+        self, vectors: np.ndarray | None, available: np.ndarray | None, init_std: float
+    ) -> tuple[torch.Tensor, bool]:
+        """(initial item table, trainable) for this run's variant."""
+        gen = np.random.default_rng([self.seed, 7])
+        if self.variant == "random" and (vectors is None or self.params["random_dim"]):
+            if vectors is None and not self.params["random_dim"]:
+                raise ValueError("the random variant without item vectors needs params.random_dim")
+            n = self._n_items
+            table = gen.normal(0.0, init_std, (n, self.params["random_dim"]))
+        else:
+            if vectors is None:
+                raise ValueError(f"the {self.variant} variant needs item vectors")
+            table = np.array(vectors, dtype=np.float64)
+            if available is not None and not available.all():
+                spread = table[available].std() if available.any() else init_std
+                table[~available] = gen.normal(0.0, spread, ((~available).sum(), table.shape[1]))
+        return torch.as_tensor(table, dtype=torch.float32), TRAINABLE[self.variant]
+
+    def _autocast(self):
+        enabled = self.device.type == "cuda" and self.params["mixed_precision"]
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=enabled)

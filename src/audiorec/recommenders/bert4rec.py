@@ -1,0 +1,317 @@
+"""BERT4Rec over an item table taken from the backbone, as in the study.
+
+The encoder is BERT's (the authors used transformers' BertModel): learned
+positions plus the type-0 embedding added to the input rows, LayerNorm
+(eps 1e-12) and dropout, then post-norm layers of self-attention and a GELU
+feed-forward, initialised N(0, 0.02) as BERT does. Input rows are the item
+table plus a mask row (N(0, 0.02), trained) and a zero padding row; the output
+layer is tied to the same table (no bias), and the softmax runs over every
+row, specials included, as in the authors' code. Hidden size = the table's
+width, unless ``project_to`` sets a narrower encoder (for 4,800-wide Jukebox
+vectors), in which case input and output go through one shared projection.
+
+Training: a user's last ``max_len`` (300) train items, each masked with
+probability 0.2, full-softmax cross-entropy on the masked positions, batches
+of 128 users, Adam, plateau schedule, early stopping on validation loss.
+Batches group users of similar length (sorted within pools of 50 batches,
+then shuffled), which changes no sequence's loss but spares most padding.
+Validation (``validation: study``): the validation-period sequences of users
+with at least ``val_min_items`` (10) of them, masked the same way (masks fixed
+across epochs); ``next_item`` predicts each validation item from the train
+history plus a mask (leave-last-out splits have one validation item per user);
+``auto`` picks ``study`` when some user qualifies. Prediction feeds the last
+``predict_window - 1`` known items plus a mask (the study: 49 + 1).
+
+The cross-entropy is computed in chunks of masked positions under activation
+checkpointing, so a catalogue of 100k items never needs a positions x items
+logit matrix for a whole batch at once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.utils.checkpoint import checkpoint
+
+from audiorec.recommenders._trained import TrainedRecommender
+from audiorec.training import epoch_rng, summary, train
+
+log = logging.getLogger(__name__)
+VAL_STREAM = 1
+
+
+class _Bert(nn.Module):
+    def __init__(self, items: torch.Tensor, train_items: bool, p: dict, max_positions: int):
+        super().__init__()
+        width = items.shape[1]
+        hidden = p["project_to"] or width
+        if hidden % p["heads"]:
+            raise ValueError(
+                f"hidden size {hidden} is not divisible by {p['heads']} attention heads; "
+                "set params.project_to (or heads)"
+            )
+        std = p["init_std"]
+        self.items = nn.Parameter(items, requires_grad=train_items)
+        self.mask_row = nn.Parameter(torch.randn(1, width) * std)
+        self.register_buffer("pad_row", torch.zeros(1, width))
+        self.proj = nn.Linear(width, hidden, bias=False) if p["project_to"] else None
+        self.positions = nn.Embedding(max_positions, hidden)
+        self.token_type = nn.Parameter(torch.zeros(hidden))
+        self.norm = nn.LayerNorm(hidden, eps=1e-12)
+        self.drop = nn.Dropout(p["dropout"])
+        layer = nn.TransformerEncoderLayer(
+            hidden,
+            p["heads"],
+            p["ffn"],
+            p["dropout"],
+            activation="gelu",
+            layer_norm_eps=1e-12,
+            batch_first=True,
+        )
+        self.encoder = nn.TransformerEncoder(layer, p["layers"], enable_nested_tensor=False)
+        for name, w in self.named_parameters():
+            if name.startswith(("items", "mask_row", "norm", "token_type")):
+                continue
+            if w.dim() > 1:
+                nn.init.normal_(w, 0.0, std)
+            elif name.endswith("bias"):
+                nn.init.zeros_(w)
+        self.token_type.data.normal_(0.0, std)
+
+    @property
+    def mask_id(self) -> int:
+        return self.items.shape[0]
+
+    @property
+    def pad_id(self) -> int:
+        return self.items.shape[0] + 1
+
+    def table(self) -> torch.Tensor:
+        t = torch.cat([self.items, self.mask_row, self.pad_row])
+        return self.proj(t) if self.proj is not None else t
+
+    def encode(self, ids: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+        table = self.table() if table is None else table
+        pad = ids == self.pad_id
+        x = table[ids] + self.positions.weight[: ids.shape[1]] + self.token_type
+        return self.encoder(self.drop(self.norm(x)), src_key_padding_mask=pad)
+
+
+def _padded(seqs: list[np.ndarray], pad: int) -> np.ndarray:
+    out = np.full((len(seqs), max(1, max(len(s) for s in seqs))), pad, dtype=np.int64)
+    for row, s in enumerate(seqs):
+        out[row, : len(s)] = s
+    return out
+
+
+class BERT4Rec(TrainedRecommender):
+    PARAMS = {
+        **TrainedRecommender.COMMON,
+        "layers": {"type": "integer", "minimum": 1, "default": 2},
+        "heads": {"type": "integer", "minimum": 1, "default": 2},
+        "ffn": {"type": "integer", "minimum": 1, "default": 256},
+        "dropout": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.1},
+        "max_len": {"type": "integer", "minimum": 2, "default": 300},
+        "mask_prob": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.2},
+        "batch_size": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 128,
+            "description": "users per step",
+        },
+        "predict_window": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 50,
+            "description": "known items + 1 mask",
+        },
+        "project_to": {"type": ["integer", "null"], "minimum": 2, "default": None},
+        "init_std": {"type": "number", "exclusiveMinimum": 0, "default": 0.02},
+        "validation": {"enum": ["auto", "study", "next_item"], "default": "auto"},
+        "val_min_items": {"type": "integer", "minimum": 1, "default": 10},
+        "loss_chunk": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 8192,
+            "description": "masked positions per logit block",
+        },
+    }
+
+    def fit(self, data, item_vectors=None, available=None):
+        p = self.params
+        self._n_items = data.n_items
+        items, train_items = self.item_table(item_vectors, available, p["init_std"])
+        torch.manual_seed(self.seed)
+        self.net = _Bert(
+            items, train_items, p, max_positions=max(p["max_len"], p["predict_window"], 200)
+        ).to(self.device)
+        hist = data.history("train")
+        self._train_seqs = [
+            s[-p["max_len"] :] for u in range(data.n_users) if len(s := hist.sequence(u))
+        ]
+        self._val_batches = self._validation(data, hist)
+        self.progress = train(
+            self.net, self._train_epoch, self._val_loss, p, self.seed, self.checkpoint
+        )
+        return self
+
+    # -- data -----------------------------------------------------------------
+    def _masked(self, seqs: list[np.ndarray], rng: np.random.Generator):
+        ids = _padded(seqs, self.net.pad_id)
+        real = ids != self.net.pad_id
+        mask = (rng.random(ids.shape) < self.params["mask_prob"]) & real
+        labels = ids[mask]
+        ids = np.where(mask, self.net.mask_id, ids)
+        return torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(labels)
+
+    def _validation(self, data, hist) -> list[tuple]:
+        p = self.params
+        val = data.frames["val"]
+        val = val[val["iidx"] >= 0]
+        vhist = data.history("val")
+        counts = vhist.lengths()
+        mode = p["validation"]
+        if mode == "auto":
+            mode = "study" if (counts >= p["val_min_items"]).any() else "next_item"
+        rng = epoch_rng(self.seed, 0, VAL_STREAM)
+        batches = []
+        bs = p["batch_size"]
+        if mode == "study":
+            seqs = [
+                vhist.sequence(u)[-p["max_len"] :]
+                for u in np.flatnonzero(counts >= p["val_min_items"])
+            ]
+            for start in range(0, len(seqs), bs):
+                batches.append(("masked", *self._masked(seqs[start : start + bs], rng)))
+        else:
+            users = np.unique(val["uidx"].to_numpy())
+            users = users[hist.lengths()[users] > 0]
+            targets = {u: vhist.sequence(u) for u in users}
+            for start in range(0, len(users), bs):
+                block = users[start : start + bs]
+                ids = torch.from_numpy(self._window(hist, block, p["max_len"]))
+                rows = np.concatenate([np.full(len(targets[u]), i) for i, u in enumerate(block)])
+                labels = np.concatenate([targets[u] for u in block])
+                batches.append(("next", ids, torch.from_numpy(rows), torch.from_numpy(labels)))
+        if not batches:
+            raise ValueError(
+                "bert4rec needs validation users (with train history) for early stopping"
+            )
+        log.info("validation: %s, %d batches", mode, len(batches))
+        self._validation_mode = mode
+        return batches
+
+    def _window(self, hist, users: np.ndarray, length: int) -> np.ndarray:
+        """The last length-1 known items of each user plus a mask, right-padded."""
+        seqs = [
+            np.append(hist.sequence(u)[-(length - 1) :] if length > 1 else [], self.net.mask_id)
+            for u in users
+        ]
+        return _padded([s.astype(np.int64) for s in seqs], self.net.pad_id)
+
+    # -- loss -----------------------------------------------------------------
+    def _ce(self, hidden: torch.Tensor, labels: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        """Summed full-softmax cross-entropy, block by block under checkpointing."""
+
+        def block(h, y, t):
+            return F.cross_entropy((h @ t.T).float(), y, reduction="sum")
+
+        total = hidden.new_zeros((), dtype=torch.float32)
+        chunk = self.params["loss_chunk"]
+        for start in range(0, len(labels), chunk):
+            h, y = hidden[start : start + chunk], labels[start : start + chunk]
+            if torch.is_grad_enabled() and len(labels) > chunk:
+                total = total + checkpoint(block, h, y, table, use_reentrant=False)
+            else:
+                total = total + block(h, y, table)
+        return total
+
+    def _masked_loss(self, ids, mask, labels) -> tuple[torch.Tensor, int]:
+        dev = self.device
+        ids, mask, labels = ids.to(dev), mask.to(dev), labels.to(dev)
+        with self._autocast():
+            table = self.net.table()
+            h = self.net.encode(ids, table)[mask]
+            return self._ce(h, labels, table), len(labels)
+
+    def _batches(self, rng: np.random.Generator) -> list[np.ndarray]:
+        """Random batches of users of similar length, so little of a batch is padding.
+
+        Users are shuffled, sorted by length within pools of 50 batches, cut
+        into batches, and the batches shuffled: every user once per epoch.
+        """
+        lengths = np.array([len(s) for s in self._train_seqs])
+        order = rng.permutation(len(lengths))
+        bs = self.params["batch_size"]
+        pool = 50 * bs
+        batches = []
+        for start in range(0, len(order), pool):
+            chunk = order[start : start + pool]
+            chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+            batches += [chunk[i : i + bs] for i in range(0, len(chunk), bs)]
+        return [batches[i] for i in rng.permutation(len(batches))]
+
+    def _train_epoch(self, epoch: int, optimizer: torch.optim.Optimizer) -> float:
+        rng = epoch_rng(self.seed, epoch)
+        total, n = 0.0, 0
+        for batch in self._batches(rng):
+            ids, mask, labels = self._masked([self._train_seqs[i] for i in batch], rng)
+            if len(labels) == 0:
+                continue
+            loss_sum, count = self._masked_loss(ids, mask, labels)
+            loss = loss_sum / count
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+            n += 1
+        return total / max(n, 1)
+
+    def _val_loss(self, epoch: int) -> float:
+        total, count = 0.0, 0
+        for kind, a, b, c in self._val_batches:
+            if kind == "masked":
+                if len(c) == 0:
+                    continue
+                s, k = self._masked_loss(a, b, c)
+            else:
+                ids, rows, labels = a.to(self.device), b.to(self.device), c.to(self.device)
+                with self._autocast():
+                    table = self.net.table()
+                    h = self.net.encode(ids, table)
+                    last = (ids != self.net.pad_id).sum(1) - 1
+                    s, k = (
+                        self._ce(
+                            h[torch.arange(len(ids), device=ids.device), last][rows], labels, table
+                        ),
+                        len(labels),
+                    )
+            total += s.item()
+            count += k
+        return total / max(count, 1)
+
+    # -- scoring --------------------------------------------------------------
+    def score(self, users, history):
+        ids = torch.from_numpy(
+            self._window(history, np.asarray(users), self.params["predict_window"])
+        ).to(self.device)
+        with torch.no_grad(), self._autocast():
+            table = self.net.table()
+            h = self.net.encode(ids, table)
+            last = (ids != self.net.pad_id).sum(1) - 1
+            out = h[torch.arange(len(ids), device=ids.device), last] @ table[: self._n_items].T
+        return out.float()
+
+    def info(self) -> dict:
+        return {
+            **summary(self.progress),
+            "validation": self._validation_mode,
+            "hidden": self.net.norm.normalized_shape[0],
+        }
+
+
+RECOMMENDER = BERT4Rec

@@ -1,0 +1,204 @@
+"""The epoch loop shared by the trained recommenders.
+
+Adam with a plateau learning-rate schedule and early stopping on validation
+loss, as in the study; the best epoch's weights are restored at the end.
+
+Every epoch's randomness (shuffling, masks, negatives, dropout) is drawn from
+generators seeded by (seed, epoch), and a checkpoint holding model, optimiser,
+scheduler and stopping state is written atomically after each epoch. So a job
+killed at any point resumes from its last finished epoch and ends with exactly
+the weights an uninterrupted run would have.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+TRAINING_PARAMS = {
+    "max_epochs": {"type": "integer", "minimum": 1, "default": 100},
+    "patience": {
+        "type": "integer",
+        "minimum": 1,
+        "default": 16,
+        "description": "early stopping, epochs",
+    },
+    "lr": {"type": "number", "exclusiveMinimum": 0, "default": 0.001},
+    "lr_patience": {
+        "type": "integer",
+        "minimum": 0,
+        "default": 5,
+        "description": "ReduceLROnPlateau",
+    },
+    "mixed_precision": {"type": "boolean", "default": True, "description": "bf16 autocast on CUDA"},
+    "deterministic": {
+        "type": "boolean",
+        "default": True,
+        "description": "torch's deterministic kernels: bit-identical reruns and resumes",
+    },
+}
+
+
+def epoch_rng(seed: int, epoch: int, stream: int = 0) -> np.random.Generator:
+    return np.random.default_rng([seed, epoch, stream])
+
+
+def seed_torch(seed: int, epoch: int) -> None:
+    value = (seed * 1_000_003 + epoch) % 2**63
+    torch.manual_seed(value)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(value)
+
+
+@dataclass
+class Progress:
+    epoch: int = 0  # epochs finished
+    best_loss: float = math.inf
+    best_epoch: int = -1
+    bad_epochs: int = 0
+    history: list[dict] = field(default_factory=list)
+    best_state: dict | None = None
+
+
+class Interrupted(RuntimeError):
+    """Raised by a test's hook to simulate a killed job after a checkpoint."""
+
+
+def fingerprint(module: torch.nn.Module, params: dict, seed: int) -> str:
+    """What the run starts from: its settings and every initial weight (item tables included)."""
+    h = hashlib.sha256(
+        json.dumps(params, sort_keys=True, default=str).encode() + str(seed).encode()
+    )
+    for name, tensor in sorted(module.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _save(path: Path, payload: dict) -> None:
+    tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def train(
+    module: torch.nn.Module,
+    train_epoch: Callable[[int, torch.optim.Optimizer], float],
+    val_loss: Callable[[int], float],
+    params: dict,
+    seed: int,
+    checkpoint: str | Path | None = None,
+    after_epoch: Callable[[int], None] | None = None,
+) -> Progress:
+    """Run epochs until early stopping; `train_epoch(epoch, optimizer)` returns the mean training loss.
+
+    The optimiser covers the module's parameters that require gradients.
+    """
+    previous = torch.are_deterministic_algorithms_enabled()
+    if params["deterministic"]:
+        # multithreaded scatter-adds (embedding gradients) otherwise sum in varying order
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        return _train(module, train_epoch, val_loss, params, seed, checkpoint, after_epoch)
+    finally:
+        torch.use_deterministic_algorithms(previous)
+
+
+def _train(module, train_epoch, val_loss, params, seed, checkpoint, after_epoch) -> Progress:
+    trainable = [p for p in module.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(trainable, lr=params["lr"])
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, "min", patience=params["lr_patience"]
+    )
+    progress = Progress()
+    path = Path(checkpoint) if checkpoint else None
+    start = fingerprint(module, params, seed) if path else ""
+    if path and path.exists():
+        state = torch.load(path, weights_only=False)
+        if state.get("fingerprint") == start:
+            module.load_state_dict(state["module"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            progress = state["progress"]
+            log.info("resuming from %s after epoch %d", path, progress.epoch)
+        else:
+            log.info("%s belongs to other settings or data; starting afresh", path)
+
+    while progress.epoch < params["max_epochs"] and progress.bad_epochs < params["patience"]:
+        epoch = progress.epoch
+        started = time.perf_counter()
+        seed_torch(seed, epoch)
+        module.train()
+        loss = train_epoch(epoch, optimizer)
+        module.eval()
+        with torch.no_grad():
+            vloss = val_loss(epoch)
+        scheduler.step(vloss)
+        if vloss < progress.best_loss:
+            progress.best_loss, progress.best_epoch, progress.bad_epochs = vloss, epoch, 0
+            progress.best_state = copy.deepcopy(module.state_dict())
+        else:
+            progress.bad_epochs += 1
+        progress.epoch = epoch + 1
+        record = {
+            "epoch": epoch,
+            "train_loss": loss,
+            "val_loss": vloss,
+            "lr": optimizer.param_groups[0]["lr"],
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        progress.history.append(record)
+        log.info(
+            "epoch %d: train loss %.5f, validation loss %.5f, lr %.2g, %.1f s%s",
+            epoch,
+            loss,
+            vloss,
+            record["lr"],
+            record["seconds"],
+            " (best)" if progress.bad_epochs == 0 else "",
+        )
+        if path:
+            _save(
+                path,
+                {
+                    "fingerprint": start,
+                    "module": module.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "progress": progress,
+                },
+            )
+        if after_epoch:
+            after_epoch(epoch)
+
+    if progress.bad_epochs >= params["patience"]:
+        log.info(
+            "early stop after epoch %d; best epoch %d", progress.epoch - 1, progress.best_epoch
+        )
+    if progress.best_state is not None:
+        module.load_state_dict(progress.best_state)
+    module.eval()
+    return progress
+
+
+def summary(progress: Progress) -> dict:
+    return {
+        "epochs": progress.epoch,
+        "best_epoch": progress.best_epoch,
+        "best_val_loss": progress.best_loss,
+        "history": progress.history,
+    }
