@@ -85,7 +85,7 @@ def test_runs_and_rates(demo):
     cfg = _check(demo)
     assert ("mfcc", "knn", "shuffled", 0) in runs(cfg)
     assert ("none", "random", "none", 2) in runs(cfg)
-    assert sample_rates(cfg) == [16000, 22050]  # musicnn, mfcc
+    assert sample_rates(cfg) == [16000]  # the demo runs MusiCNN and MFCC on one cache
 
 
 def test_bad_yaml_file(tmp_path):

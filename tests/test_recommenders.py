@@ -25,13 +25,12 @@ def _pairs(rows):
 def two_style_world():
     """Items a* are style A, b* style B; user ua heard only A items, ub only B items."""
     train = _pairs(
-        [("ua", "a1"), ("ua", "a2"), ("ub", "b1"), ("ub", "b2"), ("uc", "a3"), ("uc", "b3")]
+        [("ua", "a1"), ("ua", "a2"), ("ub", "b1"), ("ub", "b2"), ("uc", "a3"), ("uc", "b3"), ("uc", "a4"), ("uc", "b4")]
     )
+    val = _pairs([("ua", "a4"), ("ub", "b4")])
     test = _pairs([("ua", "a3"), ("ub", "b3")])
-    data = index_split(Split(train, _pairs([]), test))
-    style = np.array(
-        [[1.0, 0.0] if i.startswith("a") else [0.0, 1.0] for i in data.items], np.float32
-    )
+    data = index_split(Split(train, val, test))
+    style = np.array([[1.0, 0.0] if i.startswith("a") else [0.0, 1.0] for i in data.items], np.float32)
     return data, style
 
 
@@ -39,7 +38,8 @@ def two_style_world():
 def test_every_recommender_scores_all_items(name):
     data, style = two_style_world()
     cls = recommenders.get(name)
-    model = cls({}, seed=1).fit(data, style if cls.uses_content else None)
+    params = {"max_epochs": 2} if "max_epochs" in cls.PARAMS else {}
+    model = cls(params, seed=1).fit(data, style if cls.uses_content else None)
     history = data.history("train")
     scores = model.score(np.array([0, 1]), history)
     assert tuple(scores.shape) == (2, data.n_items)
@@ -63,7 +63,7 @@ def test_knn_user_is_the_mean_of_raw_item_vectors():
     v = np.arange(data.n_items * 2, dtype=np.float32).reshape(-1, 2) + 1
     model = recommenders.get("knn")({"similarity": "dot"}).fit(data, v)
     u = data.users.get_loc("uc")
-    rows = [data.items.get_loc("a3"), data.items.get_loc("b3")]
+    rows = [data.items.get_loc(i) for i in ("a3", "b3", "a4", "b4")]
     got = model.user_vectors(np.array([u]), data.history("train")).numpy()[0]
     np.testing.assert_allclose(got, v[rows].mean(axis=0))
 
@@ -88,7 +88,7 @@ def test_popularity_ranks_by_number_of_listeners():
     data, _ = two_style_world()
     s = recommenders.get("popularity")({}).fit(data).score(np.array([0]), None)[0]
     counts = dict(zip(data.items, s.tolist(), strict=True))
-    assert counts == {"a1": 1, "a2": 1, "a3": 1, "b1": 1, "b2": 1, "b3": 1}
+    assert counts == {"a1": 1, "a2": 1, "a3": 1, "a4": 1, "b1": 1, "b2": 1, "b3": 1, "b4": 1}
 
 
 def test_shuffled_variant_is_a_permutation_of_available_rows(rng):
