@@ -14,6 +14,7 @@ rule train_evaluate:
         params=lookup(dpath="recommenders/{recommender}/params", within=config),
         device=lookup(dpath="recommenders/{recommender}/device", within=config),
         evaluation=config["evaluation"],
+        use_layer=lambda w: config["backbones"][w.backbone]["use_layer"] if w.backbone != NO_BACKBONE else None,
     threads: recommender_resource("threads")
     resources:
         mem_mb=recommender_resource("mem_mb"),

@@ -38,10 +38,10 @@ class Picky(Backbone):
 def test_one_bad_track_never_costs_its_batch():
     tracks = [(f"t{i}", np.full(5, float(i), np.float32)) for i in range(6)]
     tracks.append(("t6", np.zeros(0, np.float32)))
-    ids, vectors, failed = extract(Picky({}, batch_size=4), tracks)
-    assert ids == ["t0", "t1", "t4", "t5"]
-    assert vectors[:, 0].tolist() == [0, 1, 4, 5]
-    reasons = {f["track_id"]: (f["stage"], f["reason"]) for f in failed}
+    out = extract(Picky({}, batch_size=4), tracks)
+    assert out.ids == ["t0", "t1", "t4", "t5"]
+    assert out.vectors[:, 0].tolist() == [0, 1, 4, 5]
+    reasons = {f["track_id"]: (f["stage"], f["reason"]) for f in out.failures}
     assert reasons["t2"] == ("prepare", "too quiet")
     assert reasons["t3"][0] == "embed" and "boom" in reasons["t3"][1]
     assert reasons["t6"] == ("prepare", "no audio samples")

@@ -7,8 +7,8 @@ import pytest
 import soundfile as sf
 
 from audiorec.backbones import musicnn
+from audiorec.backbones._tf_checkpoint import CheckpointError, read_checkpoint
 from audiorec.backbones.base import UnusableAudio
-from audiorec.backbones.tf_checkpoint import CheckpointError, read_checkpoint
 from audiorec.embeddings.extract import extract
 from tests.conftest import REPO
 
@@ -138,10 +138,10 @@ def test_extraction_survives_silence_stereo_and_empty_audio(backbones, tmp_path)
         ("empty", np.zeros(0, np.float32)),
         ("clip", _clip(CLIPS[1])),
     ]
-    ids, vectors, failed = extract(backbones["MSD_musicnn"], tracks)
-    assert ids == ["silent", "stereo", "clip"] and vectors.shape == (3, 200)
-    assert np.isfinite(vectors).all()
-    assert [(f["track_id"], f["reason"]) for f in failed] == [("empty", "no audio samples")]
+    out = extract(backbones["MSD_musicnn"], tracks)
+    assert out.ids == ["silent", "stereo", "clip"] and out.vectors.shape == (3, 200)
+    assert np.isfinite(out.vectors).all()
+    assert [(f["track_id"], f["reason"]) for f in out.failures] == [("empty", "no audio samples")]
 
 
 @pytest.mark.parametrize(

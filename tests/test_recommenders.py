@@ -25,12 +25,23 @@ def _pairs(rows):
 def two_style_world():
     """Items a* are style A, b* style B; user ua heard only A items, ub only B items."""
     train = _pairs(
-        [("ua", "a1"), ("ua", "a2"), ("ub", "b1"), ("ub", "b2"), ("uc", "a3"), ("uc", "b3"), ("uc", "a4"), ("uc", "b4")]
+        [
+            ("ua", "a1"),
+            ("ua", "a2"),
+            ("ub", "b1"),
+            ("ub", "b2"),
+            ("uc", "a3"),
+            ("uc", "b3"),
+            ("uc", "a4"),
+            ("uc", "b4"),
+        ]
     )
     val = _pairs([("ua", "a4"), ("ub", "b4")])
     test = _pairs([("ua", "a3"), ("ub", "b3")])
     data = index_split(Split(train, val, test))
-    style = np.array([[1.0, 0.0] if i.startswith("a") else [0.0, 1.0] for i in data.items], np.float32)
+    style = np.array(
+        [[1.0, 0.0] if i.startswith("a") else [0.0, 1.0] for i in data.items], np.float32
+    )
     return data, style
 
 

@@ -17,6 +17,9 @@ extract.run(
         "params": to_plain(p.params),
         "batch_size": p.batch_size,
         "device": p.device,
+        "workers": snakemake.config["backbones"][snakemake.wildcards.backbone][
+            "workers"
+        ],  # no re-run when changed
     },
     output=snakemake.output.embeddings,
     failures_path=snakemake.output.failures,

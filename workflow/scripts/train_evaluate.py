@@ -17,5 +17,6 @@ train_evaluate.run(
     variant=w.variant,
     seed=int(w.seed),
     evaluation=to_plain(p.evaluation),
+    use_layer=p.use_layer,
     outputs=dict(snakemake.output.items()),
 )

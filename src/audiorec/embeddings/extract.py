@@ -1,10 +1,18 @@
-"""Run a backbone over one cache shard, recording failures instead of stopping."""
+"""Run a backbone over one cache shard, recording failures instead of stopping.
+
+With ``workers > 0`` the shard is read, decoded and prepared (chunks cut,
+spectrograms computed) in DataLoader worker processes, each taking whole row
+groups, with pinned memory on GPU, so the model in the main process never
+waits for the CPU. Workers build their own copy of the backbone from its class
+and parameters; models load lazily, so no worker ever holds one.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,11 +26,20 @@ def _reason(err: Exception) -> str:
     return text if isinstance(err, UnusableAudio) else f"{type(err).__name__}: {text}"
 
 
+@dataclass
+class Extracted:
+    ids: list[str]
+    vectors: np.ndarray  # (n, dim)
+    layers: np.ndarray | None  # (n, n_layers, dim) when every layer was kept
+    failures: list[dict]
+
+
 class _Collector:
     def __init__(self, backbone: Backbone):
         self.backbone = backbone
         self.ids: list[str] = []
         self.vectors: list[np.ndarray] = []
+        self.layers: list[np.ndarray] = []
         self.failures: list[dict] = []
         self._pending: list[tuple[str, object]] = []
 
@@ -37,55 +54,128 @@ class _Collector:
         except Exception as err:
             self.fail(track_id, "prepare", err)
             return
+        self.add_prepared(track_id, prepared)
+
+    def add_prepared(self, track_id: str, prepared) -> None:
         self._pending.append((track_id, prepared))
         if len(self._pending) >= self.backbone.batch_size:
             self.flush()
 
-    def _keep(self, track_id: str, vector: np.ndarray) -> None:
-        if not np.all(np.isfinite(vector)):
+    def _keep(self, track_id: str, vector: np.ndarray, layers: np.ndarray | None) -> None:
+        if not np.all(np.isfinite(vector)) or (
+            layers is not None and not np.all(np.isfinite(layers))
+        ):
             self.fail(track_id, "embed", "non-finite values in the embedding")
             return
         self.ids.append(track_id)
         self.vectors.append(vector)
+        if layers is not None:
+            self.layers.append(layers)
 
     def flush(self) -> None:
         pending, self._pending = self._pending, []
         if not pending:
             return
         try:
-            out = self._embed([p for _, p in pending])
+            vectors, layers = self._embed([p for _, p in pending])
         except Exception as err:  # one bad input must not cost the batch: retry one by one
             log.warning(
                 "batch of %d failed (%s); retrying track by track", len(pending), _reason(err)
             )
             for tid, prepared in pending:
                 try:
-                    self._keep(tid, self._embed([prepared])[0])
+                    v, lay = self._embed([prepared])
+                    self._keep(tid, v[0], None if lay is None else lay[0])
                 except Exception as single:
                     self.fail(tid, "embed", single)
             return
-        for (tid, _), vec in zip(pending, out, strict=True):
-            self._keep(tid, vec)
+        for i, (tid, _) in enumerate(pending):
+            self._keep(tid, vectors[i], None if layers is None else layers[i])
 
-    def _embed(self, batch: list) -> np.ndarray:
-        out = np.asarray(self.backbone.embed(batch), dtype=np.float32)
+    def _embed(self, batch: list) -> tuple[np.ndarray, np.ndarray | None]:
+        out = self.backbone.embed(batch)
+        layers = None
+        if isinstance(out, dict):
+            out, layers = out["embedding"], np.asarray(out["layers"], dtype=np.float32)
+        out = np.asarray(out, dtype=np.float32)
         if out.shape != (len(batch), self.backbone.dim):
             raise ValueError(
                 f"backbone returned {out.shape}, expected {(len(batch), self.backbone.dim)}"
             )
-        return out
+        return out, layers
+
+    def result(self) -> Extracted:
+        dim = self.backbone.dim
+        vectors = np.stack(self.vectors) if self.vectors else np.zeros((0, dim), np.float32)
+        layers = np.stack(self.layers) if self.layers else None
+        return Extracted(self.ids, vectors, layers, self.failures)
 
 
-def extract(
-    backbone: Backbone, tracks: Iterable[tuple[str, np.ndarray]]
-) -> tuple[list[str], np.ndarray, list[dict]]:
-    """(track ids, (n, dim) vectors, failure rows) for (track_id, waveform) pairs."""
+def extract(backbone: Backbone, tracks: Iterable[tuple[str, np.ndarray]]) -> Extracted:
+    """Embed (track_id, waveform) pairs in this process."""
     c = _Collector(backbone)
     started = time.perf_counter()
     for tid, y in tracks:
         c.add(tid, y)
     c.flush()
-    elapsed = time.perf_counter() - started
+    _log_done(c, time.perf_counter() - started)
+    return c.result()
+
+
+class _PreparedShard:
+    """(track_id, prepared input, failure reason) for the row groups of one worker."""
+
+    def __init__(self, path: str, backbone_cls: type, params: dict):
+        self.path, self.backbone_cls, self.params = path, backbone_cls, params
+
+    def __iter__(self) -> Iterator[tuple[str, object, str | None]]:
+        import pyarrow.parquet as pq
+        import torch
+
+        from audiorec.audio.cache import decode_flac
+
+        info = torch.utils.data.get_worker_info()
+        worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
+        preparer = self.backbone_cls(self.params)  # no model is loaded to prepare
+        pf = pq.ParquetFile(self.path)
+        for group in range(worker, pf.num_row_groups, n_workers):
+            table = pf.read_row_group(group)
+            for tid, data in zip(
+                table["track_id"].to_pylist(), table["flac"].to_pylist(), strict=True
+            ):
+                try:
+                    yield tid, preparer.prepare(decode_flac(data)), None
+                except Exception as err:
+                    yield tid, None, _reason(err)
+
+
+def extract_shard(backbone: Backbone, path: str, workers: int = 0) -> Extracted:
+    """Embed every track of a cache shard, preparing inputs in `workers` processes."""
+    from audiorec.audio.cache import iter_shard
+
+    if workers <= 0:
+        return extract(backbone, iter_shard(path))
+    import torch
+
+    loader = torch.utils.data.DataLoader(
+        _PreparedShard(path, type(backbone), backbone.params),
+        batch_size=None,
+        num_workers=workers,
+        pin_memory=str(backbone.device).startswith("cuda"),
+        prefetch_factor=4,
+        persistent_workers=False,
+    )
+    c = _Collector(backbone)
+    started = time.perf_counter()
+    for tid, prepared, reason in loader:
+        if reason is not None:
+            c.fail(tid, "prepare", reason)
+        else:
+            c.add_prepared(tid, prepared)
+    c.flush()
+    _log_done(c, time.perf_counter() - started)
+    return c.result()
+
+
+def _log_done(c: _Collector, elapsed: float) -> None:
     log.info("embedded %d tracks (%d failed) in %.1f s", len(c.ids), len(c.failures), elapsed)
-    vectors = np.stack(c.vectors) if c.vectors else np.zeros((0, backbone.dim), np.float32)
-    return c.ids, vectors, c.failures

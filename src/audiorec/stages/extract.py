@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from audiorec import backbones, devices, failures
-from audiorec.audio.cache import iter_shard, shard_sample_rate
-from audiorec.embeddings.extract import extract
+from audiorec.audio.cache import shard_sample_rate
+from audiorec.embeddings.extract import extract_shard
 from audiorec.embeddings.store import META_KEY, read_metadata, write_embeddings
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def run(
             f"{cache_path} holds {rate} Hz audio but {name} needs {model.sample_rate} Hz"
         )
     try:
-        ids, vectors, failed = extract(model, iter_shard(cache_path))
+        result = extract_shard(model, cache_path, spec.get("workers", 0))
     finally:
         model.close()
     meta = {
@@ -45,9 +45,9 @@ def run(
         "params": spec["params"],
         **model.describe(),
     }
-    write_embeddings(output, ids, vectors, meta)
+    write_embeddings(output, result.ids, result.vectors, meta, result.layers)
     prior = failures.read(cache_failures)
-    failures.write(failures_path, failures.frame(prior.to_dict("records") + failed))
+    failures.write(failures_path, failures.frame(prior.to_dict("records") + result.failures))
 
 
 def merge(shards: list[str], shard_failures: list[str], output: str, failures_path: str) -> None:

@@ -33,8 +33,8 @@ def load_split(paths: dict) -> Split:
     return Split(*(pd.read_parquet(paths[p]) for p in ("train", "val", "test")))
 
 
-def item_vectors(path: str, data: IndexedSplit, variant: str, seed: int):
-    ids, vectors, meta = read_embeddings(path)
+def item_vectors(path: str, data: IndexedSplit, variant: str, seed: int, layer: int | None = None):
+    ids, vectors, meta = read_embeddings(path, layer)
     aligned, available = align(ids, vectors, data.items)
     missing = int((~available).sum())
     if missing:
@@ -116,6 +116,7 @@ def run(
     seed: int,
     evaluation: dict,
     outputs: dict,
+    use_layer: int | None = None,
 ) -> dict:
     cls = recommenders.get(spec["type"])
     device = devices.resolve(spec["device"])
@@ -125,7 +126,7 @@ def run(
     if cls.uses_content:
         if embeddings_path is None:
             raise ValueError(f"{recommender} needs embeddings but none were given")
-        vectors, available, info = item_vectors(embeddings_path, data, variant, seed)
+        vectors, available, info = item_vectors(embeddings_path, data, variant, seed, use_layer)
 
     checkpoint = str(Path(outputs["per_user"]).with_name("checkpoint.pt"))
     model = cls(spec["params"], seed=seed, device=device, variant=variant, checkpoint=checkpoint)

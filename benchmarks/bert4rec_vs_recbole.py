@@ -1,0 +1,345 @@
+"""BERT4Rec: RecBole 1.2.1 against audiorec's, on one leave-one-out split of MovieLens-100k.
+
+    sh benchmarks/recbole_env.sh                                   # once
+    .venv/bin/python benchmarks/bert4rec_vs_recbole.py --recbole-budget 7200
+
+RecBole runs in its own environment (.venv-recbole) and builds the split:
+each user's last interaction (by time) is the test item, the second last the
+validation item. Those pairs are exported, and audiorec trains on the rest,
+so both models see exactly the same split. Settings are matched where the two
+share them: hidden 64, 2 layers, 2 heads, feed-forward 256, dropout 0.2, mask
+ratio 0.2, at most 50 items, Adam 1e-3, full softmax. They differ where the
+implementations differ: RecBole trains on every prefix of every sequence
+(97,171 per epoch here) in batches of 2,048, stops after 10 epochs without a
+better validation NDCG@10 and evaluates without removing a user's history;
+audiorec trains on each user's sequence once per epoch in batches of 128,
+stops after 16 epochs without a better validation loss, and is scored both
+with history removed (the study's protocol) and without (RecBole's).
+
+RecBole as shipped turns on autograd anomaly detection when its sequential
+models are imported; it is reported as shipped (a short run) and with
+anomaly detection off (the full run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SETTINGS = {
+    "hidden": 64,
+    "layers": 2,
+    "heads": 2,
+    "ffn": 256,
+    "dropout": 0.2,
+    "mask": 0.2,
+    "max_len": 50,
+    "lr": 1e-3,
+}
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- RecBole side (runs in .venv-recbole) -------------------------------------------------
+def recbole_side(args) -> dict:
+    os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = (
+        "1"  # RecBole reloads its own pickled checkpoint
+    )
+    import recbole
+    import torch
+    from recbole.config import Config
+    from recbole.data import create_dataset, data_preparation
+    from recbole.utils import get_model, get_trainer, init_seed
+
+    data_path = Path(recbole.__file__).parent / "dataset_example"
+    s = SETTINGS
+    config = Config(
+        model="BERT4Rec",
+        dataset="ml-100k",
+        config_dict={
+            "data_path": str(data_path),
+            "load_col": {"inter": ["user_id", "item_id", "timestamp"]},
+            "MAX_ITEM_LIST_LENGTH": s["max_len"],
+            "hidden_size": s["hidden"],
+            "inner_size": s["ffn"],
+            "n_layers": s["layers"],
+            "n_heads": s["heads"],
+            "hidden_dropout_prob": s["dropout"],
+            "attn_dropout_prob": s["dropout"],
+            "mask_ratio": s["mask"],
+            "loss_type": "CE",
+            "train_neg_sample_args": None,
+            "learning_rate": s["lr"],
+            "epochs": args.epochs,
+            "stopping_step": 10,
+            "eval_step": 1,
+            "eval_args": {
+                "split": {"LS": "valid_and_test"},
+                "order": "TO",
+                "mode": "full",
+                "group_by": "user",
+            },
+            "metrics": ["Recall", "NDCG"],
+            "topk": [10],
+            "valid_metric": "NDCG@10",
+            "seed": 2020,
+            "reproducibility": True,
+            "use_gpu": False,
+            "show_progress": False,
+            "checkpoint_dir": args.folder,
+            "worker": 0,
+        },
+    )
+    init_seed(config["seed"], config["reproducibility"])
+    dataset = create_dataset(config)
+    train_data, valid_data, test_data = data_preparation(config, dataset)
+    if args.export:
+        import pandas as pd
+
+        for name, part in (("val", valid_data), ("test", test_data)):
+            feat = part.dataset.inter_feat
+            users = dataset.id2token("user_id", feat["user_id"].numpy())
+            items = dataset.id2token("item_id", feat["item_id"].numpy())
+            pd.DataFrame({"user_id": users, "track_id": items}).to_parquet(
+                Path(args.folder) / f"{name}.parquet"
+            )
+
+    model_cls = get_model(config["model"])  # importing RecBole's models turns anomaly detection on
+    if not args.anomaly:
+        torch.autograd.set_detect_anomaly(False)
+    model = model_cls(config, train_data.dataset).to(config["device"])
+    base = get_trainer(config["MODEL_TYPE"], config["model"])
+    budget, started = args.budget, time.perf_counter()
+
+    class Timed(base):
+        epoch_seconds: list = []
+        valid: list = []
+
+        def _train_epoch(self, *a, **k):
+            if budget and time.perf_counter() - started > budget:
+                raise TimeoutError("time budget spent")
+            t = time.perf_counter()
+            out = super()._train_epoch(*a, **k)
+            self.epoch_seconds.append(time.perf_counter() - t)
+            return out
+
+        def _valid_epoch(self, *a, **k):
+            out = super()._valid_epoch(*a, **k)
+            self.valid.append(out[0])
+            return out
+
+    trainer = Timed(config, model)
+    stopped = "early stopping"
+    try:
+        trainer.fit(train_data, valid_data, saved=True, show_progress=False)
+    except TimeoutError:
+        stopped = f"time budget ({budget:.0f} s) spent"
+    if len(trainer.epoch_seconds) >= args.epochs:
+        stopped = f"epoch limit ({args.epochs})"
+    result = trainer.evaluate(test_data, load_best_model=bool(trainer.valid), show_progress=False)
+    valid = trainer.valid
+    return {
+        "impl": "recbole" + ("" if args.anomaly else " (anomaly detection off)"),
+        "epochs": len(trainer.epoch_seconds),
+        "best_epoch": int(max(range(len(valid)), key=valid.__getitem__)) + 1 if valid else None,
+        "stopped": stopped,
+        "seconds_per_epoch": sum(trainer.epoch_seconds) / max(len(trainer.epoch_seconds), 1),
+        "train_seconds": sum(trainer.epoch_seconds),
+        "recall@10 (history kept)": float(result["recall@10"]),
+        "ndcg@10 (history kept)": float(result["ndcg@10"]),
+        "peak_rss_mb": peak_rss_mb(),
+        "training sequences per epoch": len(train_data.dataset),
+    }
+
+
+# --- audiorec side (runs in .venv) ---------------------------------------------------------
+def ours_side(args) -> dict:
+    import pandas as pd
+    import torch
+
+    sys.path.insert(0, str(REPO / "src"))
+    from audiorec import recommenders
+    from audiorec.data.interactions import index_split
+    from audiorec.evaluation.metrics import from_hits
+    from audiorec.evaluation.ranking import rank
+    from audiorec.splits.base import Split
+
+    torch.set_num_threads(args.threads)
+    raw = pd.read_csv(args.inter, sep="\t")
+    raw.columns = [c.split(":")[0] for c in raw.columns]
+    raw = raw.rename(columns={"item_id": "track_id"})
+    raw["user_id"], raw["track_id"] = raw["user_id"].astype(str), raw["track_id"].astype(str)
+    raw["timestamp"] = pd.to_datetime(raw["timestamp"], unit="s")
+    folder = Path(args.folder)
+    held = {p: pd.read_parquet(folder / f"{p}.parquet").astype(str) for p in ("val", "test")}
+    keys = {p: set(zip(d.user_id, d.track_id, strict=True)) for p, d in held.items()}
+    pair = list(zip(raw.user_id, raw.track_id, strict=True))
+    parts = {}
+    for p in ("val", "test"):
+        parts[p] = raw[[k in keys[p] for k in pair]].assign(count=1)
+    out = keys["val"] | keys["test"]
+    parts["train"] = raw[[k not in out for k in pair]].assign(count=1)
+    data = index_split(Split(parts["train"], parts["val"], parts["test"]))
+
+    s = SETTINGS
+    params = {
+        "random_dim": s["hidden"],
+        "layers": s["layers"],
+        "heads": s["heads"],
+        "ffn": s["ffn"],
+        "dropout": s["dropout"],
+        "mask_prob": s["mask"],
+        "max_len": s["max_len"],
+        "predict_window": s["max_len"],
+        "lr": s["lr"],
+        "batch_size": 128,
+        "validation": "next_item",
+        "max_epochs": args.epochs,
+        "patience": 16,
+    }
+    model = recommenders.get("bert4rec")(params, seed=0, variant="random")
+    started = time.perf_counter()
+    model.fit(data, None)
+    train_seconds = time.perf_counter() - started
+    history = data.history("train", "val")
+    users = data.users_of("test")
+    result = {}
+    for label, exclude in (("history removed", history.matrix), ("history kept", None)):
+        r = rank(lambda b: model.score(b, history), users, exclude, data.matrix("test"), k=10)
+        m = from_hits(r.hits, data.n_relevant("test")[users], [10])
+        result[f"recall@10 ({label})"] = float(m["Recall@10"].mean())
+        result[f"ndcg@10 ({label})"] = float(m["NDCG@10"].mean())
+    epochs = model.progress.history
+    return {
+        "impl": "audiorec",
+        "epochs": len(epochs),
+        "best_epoch": model.progress.best_epoch + 1,
+        "stopped": "early stopping"
+        if len(epochs) < args.epochs
+        else f"epoch limit ({args.epochs})",
+        "seconds_per_epoch": sum(e["seconds"] for e in epochs) / len(epochs),
+        "train_seconds": train_seconds,
+        **result,
+        "peak_rss_mb": peak_rss_mb(),
+        "training sequences per epoch": len(model._train_seqs),
+        "split": {p: len(d) for p, d in data.frames.items()},
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--recbole-budget", type=float, default=7200, help="seconds of RecBole training (full run)"
+    )
+    ap.add_argument("--recbole-epochs", type=int, default=300)
+    ap.add_argument(
+        "--shipped-epochs",
+        type=int,
+        default=2,
+        help="epochs of RecBole as shipped (anomaly detection on)",
+    )
+    ap.add_argument("--ours-epochs", type=int, default=400)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--side", choices=["recbole", "ours"], help=argparse.SUPPRESS)
+    ap.add_argument("--folder", help=argparse.SUPPRESS)
+    ap.add_argument("--epochs", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--budget", type=float, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--anomaly", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--export", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--inter", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.side:
+        out = recbole_side(args) if args.side == "recbole" else ours_side(args)
+        print("RESULT " + json.dumps(out))
+        return
+
+    recbole_py = REPO / ".venv-recbole" / "bin" / "python"
+    if not recbole_py.exists():
+        sys.exit("run `sh benchmarks/recbole_env.sh` first")
+    inter = next(
+        (REPO / ".venv-recbole").glob(
+            "lib/python*/site-packages/recbole/dataset_example/ml-100k/ml-100k.inter"
+        )
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "PYTHONUNBUFFERED": "1"}
+
+    def side(py, *extra) -> dict:
+        cmd = [str(py), __file__, "--folder", tmp, "--threads", str(args.threads), *extra]
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
+        if done.returncode or line is None:
+            sys.exit(f"{cmd} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+        result = json.loads(line[7:])
+        print(json.dumps(result), flush=True)
+        return result
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = [
+            side(
+                recbole_py,
+                "--side",
+                "recbole",
+                "--epochs",
+                str(args.recbole_epochs),
+                "--budget",
+                str(args.recbole_budget),
+                "--export",
+            ),
+            side(
+                sys.executable,
+                "--side",
+                "ours",
+                "--epochs",
+                str(args.ours_epochs),
+                "--inter",
+                str(inter),
+            ),
+        ]
+        if args.shipped_epochs:
+            rows.insert(
+                0,
+                side(
+                    recbole_py,
+                    "--side",
+                    "recbole",
+                    "--epochs",
+                    str(args.shipped_epochs),
+                    "--anomaly",
+                ),
+            )
+
+    cols = [
+        "epochs",
+        "best_epoch",
+        "stopped",
+        "seconds_per_epoch",
+        "train_seconds",
+        "ndcg@10 (history kept)",
+        "recall@10 (history kept)",
+        "ndcg@10 (history removed)",
+        "recall@10 (history removed)",
+        "peak_rss_mb",
+    ]
+    print("| " + " | ".join(["implementation", *cols]) + " |")
+    print("|" + "---|" * (len(cols) + 1))
+    for r in rows:
+        cells = [r["impl"]] + [
+            f"{r[c]:.4g}" if isinstance(r.get(c), float) else str(r.get(c, "–")) for c in cols
+        ]
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
