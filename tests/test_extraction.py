@@ -110,3 +110,21 @@ def test_extract_job_and_merge_write_parquet_with_metadata(tmp_path, rng):
     assert sorted(pd.read_csv(tmp_path / "all.tsv", sep="\t")["track_id"]) == ["bad0", "bad1"]
     aligned, available = align(ids, vectors, ["s1t2", "nope"])
     assert available.tolist() == [True, False] and (aligned[1] == 0).all()
+
+
+def test_worker_processes_give_the_in_process_result(tmp_path, rng):
+    """Shards read, decoded and prepared in DataLoader workers: same vectors, same failures."""
+    from audiorec.audio import cache
+    from audiorec.embeddings.extract import extract_shard
+
+    tracks = [(f"t{i:02d}", rng.uniform(-0.3, 0.3, 11025).astype(np.float32)) for i in range(70)]
+    tracks[5] = ("t05", np.zeros(40, np.float32))  # one frame: refused in prepare
+    path = tmp_path / "shard.parquet"
+    cache.write_shard(path, 22050, tracks)  # 3 row groups of 32 rows: workers split them
+    model = backbones.get("mfcc")({}, batch_size=8)
+    alone = extract_shard(model, str(path), workers=0)
+    pooled = extract_shard(model, str(path), workers=2)
+    order = np.argsort(pooled.ids)
+    assert sorted(pooled.ids) == alone.ids
+    np.testing.assert_array_equal(pooled.vectors[order], alone.vectors)
+    assert [f["track_id"] for f in pooled.failures] == [f["track_id"] for f in alone.failures] == ["t05"]

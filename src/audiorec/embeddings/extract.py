@@ -122,31 +122,37 @@ def extract(backbone: Backbone, tracks: Iterable[tuple[str, np.ndarray]]) -> Ext
     return c.result()
 
 
-class _PreparedShard:
-    """(track_id, prepared input, failure reason) for the row groups of one worker."""
+def _prepared_shard(path: str, backbone_cls: type, params: dict):
+    """An IterableDataset of (track_id, prepared input, failure reason), row groups split over workers.
 
-    def __init__(self, path: str, backbone_cls: type, params: dict):
-        self.path, self.backbone_cls, self.params = path, backbone_cls, params
+    Built on demand so that torch stays out of backbones (such as MFCC) that never need it.
+    """
+    import torch
 
-    def __iter__(self) -> Iterator[tuple[str, object, str | None]]:
-        import pyarrow.parquet as pq
-        import torch
+    class PreparedShard(torch.utils.data.IterableDataset):
+        def __iter__(self) -> Iterator[tuple[str, object, str | None]]:
+            import pyarrow.parquet as pq
 
-        from audiorec.audio.cache import decode_flac
+            from audiorec.audio.cache import decode_flac
 
-        info = torch.utils.data.get_worker_info()
-        worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
-        preparer = self.backbone_cls(self.params)  # no model is loaded to prepare
-        pf = pq.ParquetFile(self.path)
-        for group in range(worker, pf.num_row_groups, n_workers):
-            table = pf.read_row_group(group)
-            for tid, data in zip(
-                table["track_id"].to_pylist(), table["flac"].to_pylist(), strict=True
-            ):
-                try:
-                    yield tid, preparer.prepare(decode_flac(data)), None
-                except Exception as err:
-                    yield tid, None, _reason(err)
+            info = torch.utils.data.get_worker_info()
+            worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
+            preparer = backbone_cls(params)  # no model is loaded to prepare
+            pf = pq.ParquetFile(path)
+            for group in range(worker, pf.num_row_groups, n_workers):
+                table = pf.read_row_group(group)
+                for tid, data in zip(table["track_id"].to_pylist(), table["flac"].to_pylist(), strict=True):
+                    try:
+                        yield tid, preparer.prepare(decode_flac(data)), None
+                    except Exception as err:
+                        yield tid, None, _reason(err)
+
+    return PreparedShard()
+
+
+def _as_is(item):
+    """Leave prepared inputs as the backbone made them (DataLoader would turn arrays into tensors)."""
+    return item
 
 
 def extract_shard(backbone: Backbone, path: str, workers: int = 0) -> Extracted:
@@ -158,8 +164,9 @@ def extract_shard(backbone: Backbone, path: str, workers: int = 0) -> Extracted:
     import torch
 
     loader = torch.utils.data.DataLoader(
-        _PreparedShard(path, type(backbone), backbone.params),
+        _prepared_shard(path, type(backbone), backbone.params),
         batch_size=None,
+        collate_fn=_as_is,
         num_workers=workers,
         pin_memory=str(backbone.device).startswith("cuda"),
         prefetch_factor=4,
