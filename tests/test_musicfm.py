@@ -160,3 +160,9 @@ def test_fma_variant_needs_its_own_files(checkpoint):
     folder, _ = checkpoint
     with pytest.raises(WeightsNotFound, match=r"pretrained_fma\.pt, fma_stats\.json"):
         backbones.get("musicfm")({"checkpoint": str(folder), "variant": "fma"}).dim  # noqa: B018
+
+
+def test_silence_gives_a_finite_vector(checkpoint):
+    folder, _ = checkpoint
+    bb = backbones.get("musicfm")({"checkpoint": str(folder)})
+    assert np.isfinite(bb.embed([bb.prepare(np.zeros(24000 * 2, np.float32))])).all()

@@ -225,3 +225,12 @@ def test_hub_id_without_cache_says_how_to_get_it(monkeypatch, tmp_path):
         WeightsNotFound, match=r"HF_HUB_OFFLINE is set .*huggingface-cli download m-a-p/MERT-v1-95M"
     ):
         bb.dim  # noqa: B018
+
+
+def test_silence_gives_a_finite_vector(music2vec_dir, tmp_path):
+    folder, _ = _mert_dir(tmp_path)
+    for name, ckpt, rate in (("music2vec", music2vec_dir, 16000), ("mert", folder, 24000)):
+        for normalize in (True, False):
+            bb = backbones.get(name)({"checkpoint": str(ckpt), "normalize": normalize})
+            v = bb.embed([bb.prepare(np.zeros(rate * 2, np.float32))])
+            assert np.isfinite(v).all(), (name, normalize)
