@@ -33,7 +33,9 @@ MODELS = {
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--data", default=str(SLICE))
     ap.add_argument("--test-date", default="2019-02-22")
     ap.add_argument("--threads", type=int, default=2)
@@ -68,7 +70,16 @@ def main() -> None:
             row["epochs"] = f"{model.progress.epoch} (best {model.progress.best_epoch + 1})"
         rows.append(row)
         print(json.dumps(row), flush=True)
-    cols = ["model", "users", "HitRate@50", "Recall@50", "NDCG@50", "HitRate@10", "epochs", "fit_seconds"]
+    cols = [
+        "model",
+        "users",
+        "HitRate@50",
+        "Recall@50",
+        "NDCG@50",
+        "HitRate@10",
+        "epochs",
+        "fit_seconds",
+    ]
     print("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
     for r in rows:
         print("| " + " | ".join(str(r.get(c, "–")) for c in cols) + " |")

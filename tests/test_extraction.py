@@ -127,4 +127,8 @@ def test_worker_processes_give_the_in_process_result(tmp_path, rng):
     order = np.argsort(pooled.ids)
     assert sorted(pooled.ids) == alone.ids
     np.testing.assert_array_equal(pooled.vectors[order], alone.vectors)
-    assert [f["track_id"] for f in pooled.failures] == [f["track_id"] for f in alone.failures] == ["t05"]
+    assert (
+        [f["track_id"] for f in pooled.failures]
+        == [f["track_id"] for f in alone.failures]
+        == ["t05"]
+    )

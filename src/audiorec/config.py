@@ -130,16 +130,21 @@ def _check_split(split: dict) -> None:
         raise ConfigError("config key split.end_date: must be after split.test_date")
 
 
+def _typed(registry, spec: dict, key: str):
+    """The class a config entry's ``type`` names, its ``params`` checked against its schema."""
+    try:
+        cls = registry.get(spec["type"])
+    except KeyError as err:
+        raise ConfigError(f"config key {key}.type: {err.args[0]}") from err
+    validate_against(spec["params"], cls.params_schema(), root=f"{key}.params")
+    return cls
+
+
 def _check_backbones(backbones: dict) -> None:
     from audiorec import backbones as registry
 
     for name, spec in backbones.items():
-        key = f"backbones.{name}"
-        try:
-            cls = registry.get(spec["type"])
-        except KeyError as err:
-            raise ConfigError(f"config key {key}.type: {err.args[0]}") from err
-        validate_against(spec["params"], cls.params_schema(), root=f"{key}.params")
+        _typed(registry, spec, f"backbones.{name}")
 
 
 def _check_recommenders(cfg: dict) -> None:
@@ -148,11 +153,7 @@ def _check_recommenders(cfg: dict) -> None:
     backbones = set(cfg["backbones"])
     for name, spec in cfg["recommenders"].items():
         key = f"recommenders.{name}"
-        try:
-            cls = registry.get(spec["type"])
-        except KeyError as err:
-            raise ConfigError(f"config key {key}.type: {err.args[0]}") from err
-        validate_against(spec["params"], cls.params_schema(), root=f"{key}.params")
+        cls = _typed(registry, spec, key)
         if cls.uses_content:
             bad = sorted(set(spec["variants"]) - set(cls.supported_variants))
             if bad:

@@ -52,6 +52,14 @@ TRAINING_PARAMS = {
 }
 
 
+def step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> float:
+    """One gradient step; the loss as a float."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
 def epoch_rng(seed: int, epoch: int, stream: int = 0) -> np.random.Generator:
     return np.random.default_rng([seed, epoch, stream])
 

@@ -19,6 +19,13 @@ def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
 
 
+def _missing(folder: Path, files: list[str], any_of: list[str] | None) -> list[str]:
+    missing = [f for f in files if not (folder / f).exists()]
+    if any_of and not any((folder / f).exists() for f in any_of):
+        missing.append(" or ".join(any_of))
+    return missing
+
+
 def resolve(
     checkpoint: str, files: list[str], revision: str | None = None, any_of: list[str] | None = None
 ) -> Path:
@@ -26,9 +33,7 @@ def resolve(
     local = Path(checkpoint).expanduser()
     if local.exists() or checkpoint.startswith((".", "/", "~")):
         folder = local if local.is_dir() else local.parent
-        missing = [f for f in files if not (folder / f).exists()]
-        if any_of and not any((folder / f).exists() for f in any_of):
-            missing.append(" or ".join(any_of))
+        missing = _missing(folder, files, any_of)
         if missing:
             raise WeightsNotFound(
                 f"{folder}: missing {', '.join(missing)} (a copy of the published checkpoint is expected here)"

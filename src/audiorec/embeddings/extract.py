@@ -141,7 +141,9 @@ def _prepared_shard(path: str, backbone_cls: type, params: dict):
             pf = pq.ParquetFile(path)
             for group in range(worker, pf.num_row_groups, n_workers):
                 table = pf.read_row_group(group)
-                for tid, data in zip(table["track_id"].to_pylist(), table["flac"].to_pylist(), strict=True):
+                for tid, data in zip(
+                    table["track_id"].to_pylist(), table["flac"].to_pylist(), strict=True
+                ):
                     try:
                         yield tid, preparer.prepare(decode_flac(data)), None
                     except Exception as err:

@@ -38,7 +38,7 @@ from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
 from audiorec.recommenders._trained import TrainedRecommender
-from audiorec.training import epoch_rng, summary, train
+from audiorec.training import epoch_rng, step, summary, train
 
 log = logging.getLogger(__name__)
 VAL_STREAM = 1
@@ -264,10 +264,7 @@ class BERT4Rec(TrainedRecommender):
                 continue
             loss_sum, count = self._masked_loss(ids, mask, labels)
             loss = loss_sum / count
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
+            total += step(optimizer, loss)
             n += 1
         return total / max(n, 1)
 

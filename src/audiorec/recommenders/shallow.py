@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from audiorec.recommenders._trained import TrainedRecommender
-from audiorec.training import epoch_rng, summary, train
+from audiorec.training import epoch_rng, step, summary, train
 
 VAL_STREAM = 1
 
@@ -160,10 +160,7 @@ class ShallowNet(TrainedRecommender):
                 ]
             )
             loss = self._loss(users[idx], items[idx], neg)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.item()
+            total += step(optimizer, loss)
             batches += 1
         return total / max(batches, 1)
 
