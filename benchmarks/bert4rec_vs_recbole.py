@@ -277,7 +277,7 @@ def main() -> None:
 
     def side(py, *extra) -> dict:
         cmd = [str(py), __file__, "--folder", tmp, "--threads", str(args.threads), *extra]
-        done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, cwd=tmp)  # RecBole logs to ./
         line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
         if done.returncode or line is None:
             sys.exit(f"{cmd} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
