@@ -39,7 +39,8 @@ def item_vectors(path: str, data: IndexedSplit, variant: str, seed: int, layer: 
     missing = int((~available).sum())
     if missing:
         log.warning(
-            "%s: %d of %d train items have no embedding (failed extraction); they are never recommended",
+            "%s: %d of %d train items have no embedding (failed extraction): KNN never recommends them, "
+            "trained models start them from random rows",
             path,
             missing,
             data.n_items,
