@@ -67,6 +67,17 @@ def _model(name, variant="frozen", **params):
             "bert4rec",
             {"batch_size": 8, "max_epochs": 30, "patience": 30, "dropout": 0.0, "lr": 0.01},
         ),
+        (
+            "bert4rec",
+            {
+                "batch_size": 8,
+                "max_epochs": 30,
+                "patience": 30,
+                "dropout": 0.0,
+                "lr": 0.01,
+                "output_head": "bert",
+            },
+        ),
     ],
 )
 def test_a_one_style_user_gets_that_styles_items(world, name, params):
@@ -238,3 +249,15 @@ def test_cuda_with_mixed_precision(world, name):
     )
     scores = model.score(np.arange(4), data.history("train"))
     assert scores.device.type == "cuda" and torch.isfinite(scores).all()
+
+
+def test_bert4rec_training_windows(world):
+    data, _, _ = world
+    hist = data.history("train")
+    last = _model("bert4rec", max_epochs=1, max_len=4)._windows(hist, data.n_users)
+    every = _model("bert4rec", max_epochs=1, max_len=4, train_windows="all")._windows(
+        hist, data.n_users
+    )
+    assert all(len(s) == 4 for s in last)  # six train items each: the most recent four
+    assert [len(s) for s in every[:2]] == [4, 2]  # the last four, then the two before them
+    assert np.array_equal(np.concatenate(every[:2][::-1]), hist.sequence(0))

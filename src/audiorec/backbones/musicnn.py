@@ -143,10 +143,11 @@ def _network(n_classes: int = 50, midend: int = 64, backend: int = 200):
             max of the output sits at the min of the convolution, so those
             filters are negated (exactly) and the sign restored after. The
             bias is constant over frequency and is added after the max too.
-            On CPU the convolution runs as chunked GEMMs over strided windows,
-            each chunk pooled while in cache (oneDNN's direct convolution of a
-            one-channel input, then a separate max, is about twice as slow);
-            on GPU as one cuDNN convolution.
+            On CPU the convolution runs as GEMMs over strided windows, in blocks
+            of a few time steps of every patch of the batch, each block pooled
+            while in cache (oneDNN's direct convolution of a one-channel input,
+            then a separate max, is about twice as slow); on GPU as one cuDNN
+            convolution.
             """
             a, c = (torch.cat(v) for v in zip(*(self._affine(b) for b in bns), strict=True))
             sign = torch.where(a < 0, -1.0, 1.0)
@@ -160,13 +161,12 @@ def _network(n_classes: int = 50, midend: int = 64, backend: int = 200):
                 n, t, f = windows.shape[:3]
                 w = w.T.contiguous()
                 out = torch.empty((n, t, w.shape[1]), dtype=w.dtype, device=source.device)
-                chunk = max(1, CHUNK_POSITIONS // f)
-                for i in range(n):
-                    for t0 in range(0, t, chunk):
-                        y = (
-                            windows[i, t0 : t0 + chunk].reshape(-1, w.shape[0]) @ w
-                        )  # copies one chunk only
-                        out[i, t0 : t0 + chunk] = y.view(-1, f, w.shape[1]).amax(dim=1)
+                step = max(1, CHUNK_POSITIONS // (n * f))  # time steps of every patch per block
+                for t0 in range(0, t, step):
+                    y = (
+                        windows[:, t0 : t0 + step].reshape(-1, w.shape[0]) @ w
+                    )  # copies one block only
+                    out[:, t0 : t0 + step] = y.view(n, -1, f, w.shape[1]).amax(dim=2)
                 out = out.transpose(1, 2)
             m = (out + (bias * sign)[None, :, None]) * sign[None, :, None]
             return a[None, :, None] * torch.relu(m) + c[None, :, None]

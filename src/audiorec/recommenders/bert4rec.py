@@ -6,11 +6,15 @@ positions plus the type-0 embedding added to the input rows, LayerNorm
 feed-forward, initialised N(0, 0.02) as BERT does. Input rows are the item
 table plus a mask row (N(0, 0.02), trained) and a zero padding row; the output
 layer is tied to the same table (no bias), and the softmax runs over every
-row, specials included, as in the authors' code. Hidden size = the table's
+row, specials included, as in the authors' code (``output_head: bert`` puts
+BERT's masked-LM head, dense + GELU + LayerNorm, and an output bias in
+between, as RecBole's BERT4Rec does). Hidden size = the table's
 width, unless ``project_to`` sets a narrower encoder (for 4,800-wide Jukebox
 vectors), in which case input and output go through one shared projection.
 
-Training: a user's last ``max_len`` (300) train items, each masked with
+Training: a user's last ``max_len`` (300) train items (``train_windows: all``
+cuts the whole history into consecutive windows instead, so that no
+interaction is left out when histories are longer), each masked with
 probability 0.2, full-softmax cross-entropy on the masked positions, batches
 of 128 users, Adam, plateau schedule, early stopping on validation loss.
 Batches group users of similar length (sorted within pools of 50 batches,
@@ -73,6 +77,12 @@ class _Bert(nn.Module):
             batch_first=True,
         )
         self.encoder = nn.TransformerEncoder(layer, p["layers"], enable_nested_tensor=False)
+        self.head = None
+        if p["output_head"] == "bert":  # BERT's masked-LM head, as RecBole's BERT4Rec has
+            self.head = nn.Sequential(
+                nn.Linear(hidden, hidden), nn.GELU(), nn.LayerNorm(hidden, eps=1e-12)
+            )
+            self.out_bias = nn.Parameter(torch.zeros(items.shape[0] + 2))
         for name, w in self.named_parameters():
             if name.startswith(("items", "mask_row", "norm", "token_type")):
                 continue
@@ -93,6 +103,12 @@ class _Bert(nn.Module):
     def table(self) -> torch.Tensor:
         t = torch.cat([self.items, self.mask_row, self.pad_row])
         return self.proj(t) if self.proj is not None else t
+
+    def logits(self, hidden: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        """Scores of every table row (tied output), through the head when there is one."""
+        if self.head is None:
+            return hidden @ table.T
+        return self.head(hidden) @ table.T + self.out_bias[: table.shape[0]]
 
     def encode(self, ids: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
         table = self.table() if table is None else table
@@ -116,6 +132,11 @@ class BERT4Rec(TrainedRecommender):
         "ffn": {"type": "integer", "minimum": 1, "default": 256},
         "dropout": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.1},
         "max_len": {"type": "integer", "minimum": 2, "default": 300},
+        "train_windows": {
+            "enum": ["last", "all"],
+            "default": "last",
+            "description": "last: each user's most recent max_len items (the study); all: the whole history, cut into consecutive max_len windows",
+        },
         "mask_prob": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.2},
         "batch_size": {
             "type": "integer",
@@ -130,6 +151,11 @@ class BERT4Rec(TrainedRecommender):
             "description": "known items + 1 mask",
         },
         "project_to": {"type": ["integer", "null"], "minimum": 2, "default": None},
+        "output_head": {
+            "enum": ["tied", "bert"],
+            "default": "tied",
+            "description": "tied: scores = hidden · item rows (the study); bert: BERT's MLM head and an output bias first (RecBole)",
+        },
         "init_std": {"type": "number", "exclusiveMinimum": 0, "default": 0.02},
         "validation": {"enum": ["auto", "study", "next_item"], "default": "auto"},
         "val_min_items": {"type": "integer", "minimum": 1, "default": 10},
@@ -160,6 +186,20 @@ class BERT4Rec(TrainedRecommender):
         return self
 
     # -- data -----------------------------------------------------------------
+    def _windows(self, hist, n_users: int) -> list[np.ndarray]:
+        """Training sequences: the last max_len items of each user, or all items in windows ending at the last."""
+        size = self.params["max_len"]
+        seqs = []
+        for u in range(n_users):
+            s = hist.sequence(u)
+            if not len(s):
+                continue
+            if self.params["train_windows"] == "last":
+                seqs.append(s[-size:])
+            else:
+                seqs += [s[max(0, end - size) : end] for end in range(len(s), 1, -size)]
+        return seqs
+
     def _masked(self, seqs: list[np.ndarray], rng: np.random.Generator):
         ids = _padded(seqs, self.net.pad_id)
         real = ids != self.net.pad_id
@@ -218,7 +258,7 @@ class BERT4Rec(TrainedRecommender):
         """Summed full-softmax cross-entropy, block by block under checkpointing."""
 
         def block(h, y, t):
-            return F.cross_entropy((h @ t.T).float(), y, reduction="sum")
+            return F.cross_entropy(self.net.logits(h, t).float(), y, reduction="sum")
 
         total = hidden.new_zeros((), dtype=torch.float32)
         chunk = self.params["loss_chunk"]
@@ -300,7 +340,9 @@ class BERT4Rec(TrainedRecommender):
             table = self.net.table()
             h = self.net.encode(ids, table)
             last = (ids != self.net.pad_id).sum(1) - 1
-            out = h[torch.arange(len(ids), device=ids.device), last] @ table[: self._n_items].T
+            out = self.net.logits(
+                h[torch.arange(len(ids), device=ids.device), last], table[: self._n_items]
+            )
         return out.float()
 
     def info(self) -> dict:
