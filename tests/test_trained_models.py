@@ -261,3 +261,12 @@ def test_bert4rec_training_windows(world):
     assert all(len(s) == 4 for s in last)  # six train items each: the most recent four
     assert [len(s) for s in every[:2]] == [4, 2]  # the last four, then the two before them
     assert np.array_equal(np.concatenate(every[:2][::-1]), hist.sequence(0))
+
+
+def test_bert4rec_fit_trains_on_the_chosen_windows(world):
+    data, vectors, _ = world
+    n = int((data.history("train").lengths() > 0).sum())
+    for windows, expected in (("last", n), ("all", 2 * n)):
+        model = _model("bert4rec", max_epochs=1, max_len=4, train_windows=windows)
+        model.fit(data, vectors)
+        assert len(model._train_seqs) == expected

@@ -176,9 +176,7 @@ class BERT4Rec(TrainedRecommender):
             items, train_items, p, max_positions=max(p["max_len"], p["predict_window"], 200)
         ).to(self.device)
         hist = data.history("train")
-        self._train_seqs = [
-            s[-p["max_len"] :] for u in range(data.n_users) if len(s := hist.sequence(u))
-        ]
+        self._train_seqs = self._windows(hist, data.n_users)
         self._val_batches = self._validation(data, hist)
         self.progress = train(
             self.net, self._train_epoch, self._val_loss, p, self.seed, self.checkpoint
