@@ -270,3 +270,25 @@ def test_bert4rec_fit_trains_on_the_chosen_windows(world):
         model = _model("bert4rec", max_epochs=1, max_len=4, train_windows=windows)
         model.fit(data, vectors)
         assert len(model._train_seqs) == expected
+
+
+def test_bert4rec_random_prefix_samples_a_prefix_per_user_each_epoch(world):
+    data, _, _ = world
+    hist = data.history("train")
+    model = _model("bert4rec", max_epochs=1, max_len=4, train_windows="random_prefix")
+    model._train_seqs = model._windows(hist, data.n_users)
+    full = [hist.sequence(u) for u in range(data.n_users) if len(hist.sequence(u))]
+    assert all(np.array_equal(a, b) for a, b in zip(model._train_seqs, full))
+    epochs = [model._epoch_sequences(np.random.default_rng([0, e])) for e in range(20)]
+    cuts = set()
+    for seqs in epochs:
+        assert len(seqs) == len(full)
+        for s, f in zip(seqs, full):
+            # the (at most) max_len items before some cut: a contiguous run ending at `end`
+            ends = [e for e in range(len(s), len(f) + 1) if np.array_equal(f[e - len(s) : e], s)]
+            assert ends and 2 <= len(s) <= 4
+            assert len(s) == 4 or ends[0] == len(s)  # shorter than max_len only at the start
+        cuts.add(tuple(len(s) for s in seqs[:5]) + tuple(int(s[-1]) for s in seqs[:5]))
+    assert len(cuts) > 1  # the cut moves between epochs
+    again = model._epoch_sequences(np.random.default_rng([0, 3]))
+    assert all(np.array_equal(a, b) for a, b in zip(again, epochs[3]))  # seeded

@@ -14,7 +14,10 @@ vectors), in which case input and output go through one shared projection.
 
 Training: a user's last ``max_len`` (300) train items (``train_windows: all``
 cuts the whole history into consecutive windows instead, so that no
-interaction is left out when histories are longer), each masked with
+interaction is left out when histories are longer; ``random_prefix`` cuts each
+history at a random point every epoch and keeps the ``max_len`` items before
+it, which samples RecBole's training on every prefix of every sequence at the
+cost of one sequence per user per epoch), each masked with
 probability 0.2, full-softmax cross-entropy on the masked positions, batches
 of 128 users, Adam, plateau schedule, early stopping on validation loss.
 Batches group users of similar length (sorted within pools of 50 batches,
@@ -133,9 +136,9 @@ class BERT4Rec(TrainedRecommender):
         "dropout": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.1},
         "max_len": {"type": "integer", "minimum": 2, "default": 300},
         "train_windows": {
-            "enum": ["last", "all"],
+            "enum": ["last", "all", "random_prefix"],
             "default": "last",
-            "description": "last: each user's most recent max_len items (the study); all: the whole history, cut into consecutive max_len windows",
+            "description": "last: each user's most recent max_len items (the study); all: the whole history, cut into consecutive max_len windows; random_prefix: each epoch, the history up to a random point (RecBole's every-prefix training, sampled)",
         },
         "mask_prob": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.2},
         "batch_size": {
@@ -185,7 +188,11 @@ class BERT4Rec(TrainedRecommender):
 
     # -- data -----------------------------------------------------------------
     def _windows(self, hist, n_users: int) -> list[np.ndarray]:
-        """Training sequences: the last max_len items of each user, or all items in windows ending at the last."""
+        """Training sequences: the last max_len items of each user, or all items in windows ending at the last.
+
+        For ``random_prefix`` these are whole histories, cut anew each epoch by
+        ``_epoch_sequences``.
+        """
         size = self.params["max_len"]
         seqs = []
         for u in range(n_users):
@@ -194,9 +201,20 @@ class BERT4Rec(TrainedRecommender):
                 continue
             if self.params["train_windows"] == "last":
                 seqs.append(s[-size:])
-            else:
+            elif self.params["train_windows"] == "all":
                 seqs += [s[max(0, end - size) : end] for end in range(len(s), 1, -size)]
+            else:
+                seqs.append(s)
         return seqs
+
+    def _epoch_sequences(self, rng: np.random.Generator) -> list[np.ndarray]:
+        """This epoch's training sequences: for random_prefix, each history cut at a random end (at least two items)."""
+        if self.params["train_windows"] != "random_prefix":
+            return self._train_seqs
+        size = self.params["max_len"]
+        lengths = np.array([len(s) for s in self._train_seqs])
+        ends = rng.integers(np.minimum(lengths, 2), lengths + 1)
+        return [s[max(0, e - size) : e] for s, e in zip(self._train_seqs, ends)]
 
     def _masked(self, seqs: list[np.ndarray], rng: np.random.Generator):
         ids = _padded(seqs, self.net.pad_id)
@@ -276,13 +294,13 @@ class BERT4Rec(TrainedRecommender):
             h = self.net.encode(ids, table)[mask]
             return self._ce(h, labels, table), len(labels)
 
-    def _batches(self, rng: np.random.Generator) -> list[np.ndarray]:
+    def _batches(self, seqs: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
         """Random batches of users of similar length, so little of a batch is padding.
 
         Users are shuffled, sorted by length within pools of 50 batches, cut
         into batches, and the batches shuffled: every user once per epoch.
         """
-        lengths = np.array([len(s) for s in self._train_seqs])
+        lengths = np.array([len(s) for s in seqs])
         order = rng.permutation(len(lengths))
         bs = self.params["batch_size"]
         pool = 50 * bs
@@ -295,9 +313,10 @@ class BERT4Rec(TrainedRecommender):
 
     def _train_epoch(self, epoch: int, optimizer: torch.optim.Optimizer) -> float:
         rng = epoch_rng(self.seed, epoch)
+        seqs = self._epoch_sequences(rng)
         total, n = 0.0, 0
-        for batch in self._batches(rng):
-            ids, mask, labels = self._masked([self._train_seqs[i] for i in batch], rng)
+        for batch in self._batches(seqs, rng):
+            ids, mask, labels = self._masked([seqs[i] for i in batch], rng)
             if len(labels) == 0:
                 continue
             loss_sum, count = self._masked_loss(ids, mask, labels)
