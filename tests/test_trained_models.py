@@ -278,12 +278,12 @@ def test_bert4rec_random_prefix_samples_a_prefix_per_user_each_epoch(world):
     model = _model("bert4rec", max_epochs=1, max_len=4, train_windows="random_prefix")
     model._train_seqs = model._windows(hist, data.n_users)
     full = [hist.sequence(u) for u in range(data.n_users) if len(hist.sequence(u))]
-    assert all(np.array_equal(a, b) for a, b in zip(model._train_seqs, full))
+    assert all(np.array_equal(a, b) for a, b in zip(model._train_seqs, full, strict=True))
     epochs = [model._epoch_sequences(np.random.default_rng([0, e])) for e in range(20)]
     cuts = set()
     for seqs in epochs:
         assert len(seqs) == len(full)
-        for s, f in zip(seqs, full):
+        for s, f in zip(seqs, full, strict=True):
             # the (at most) max_len items before some cut: a contiguous run ending at `end`
             ends = [e for e in range(len(s), len(f) + 1) if np.array_equal(f[e - len(s) : e], s)]
             assert ends and 2 <= len(s) <= 4
@@ -291,4 +291,4 @@ def test_bert4rec_random_prefix_samples_a_prefix_per_user_each_epoch(world):
         cuts.add(tuple(len(s) for s in seqs[:5]) + tuple(int(s[-1]) for s in seqs[:5]))
     assert len(cuts) > 1  # the cut moves between epochs
     again = model._epoch_sequences(np.random.default_rng([0, 3]))
-    assert all(np.array_equal(a, b) for a, b in zip(again, epochs[3]))  # seeded
+    assert all(np.array_equal(a, b) for a, b in zip(again, epochs[3], strict=True))  # seeded

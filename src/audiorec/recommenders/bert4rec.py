@@ -214,7 +214,7 @@ class BERT4Rec(TrainedRecommender):
         size = self.params["max_len"]
         lengths = np.array([len(s) for s in self._train_seqs])
         ends = rng.integers(np.minimum(lengths, 2), lengths + 1)
-        return [s[max(0, e - size) : e] for s, e in zip(self._train_seqs, ends)]
+        return [s[max(0, e - size) : e] for s, e in zip(self._train_seqs, ends, strict=True)]
 
     def _masked(self, seqs: list[np.ndarray], rng: np.random.Generator):
         ids = _padded(seqs, self.net.pad_id)
