@@ -95,6 +95,10 @@ def build_models(folder: Path, names: list[str]) -> dict[str, dict]:
             for k, v in net.state_dict().items()
             if k not in {"window", "fb", "stat"}
         }
+        # the published checkpoint keeps the front end's STFT window and mel bank here
+        pre = "model.preprocessor_melspec_2048.mel_stft."
+        state[pre + "spectrogram.window"] = net.window
+        state[pre + "mel_scale.fb"] = net.fb
         (folder / "musicfm").mkdir()
         torch.save({"state_dict": state}, folder / "musicfm" / "pretrained_msd.pt")
         (folder / "musicfm" / "msd_stats.json").write_text(
