@@ -48,6 +48,11 @@ MERT_95M = {
 }
 
 
+def one_30s_chunk(checkpoint: Path) -> dict:
+    """The study's input: the first 30 s in one pass."""
+    return {"checkpoint": str(checkpoint), "chunk_seconds": 30.0, "clip_seconds": 30.0}
+
+
 def build_models(folder: Path, names: list[str]) -> dict[str, dict]:
     import torch
 
@@ -67,12 +72,7 @@ def build_models(folder: Path, names: list[str]) -> dict[str, dict]:
         (folder / "mert").mkdir()
         (folder / "mert" / "config.json").write_text(json.dumps(cfg))
         torch.save(model.state_dict(), folder / "mert" / "pytorch_model.bin")
-        specs["mert"] = {
-            "checkpoint": str(folder / "mert"),
-            "chunk_seconds": 30.0,
-            "clip_seconds": 30.0,
-            "normalize": False,
-        }
+        specs["mert"] = {**one_30s_chunk(folder / "mert"), "normalize": False}
     if "music2vec" in names:
         from transformers import Data2VecAudioConfig, Data2VecAudioModel
 
@@ -80,12 +80,7 @@ def build_models(folder: Path, names: list[str]) -> dict[str, dict]:
         (folder / "music2vec").mkdir()
         model.config.save_pretrained(folder / "music2vec")
         torch.save(model.state_dict(), folder / "music2vec" / "pytorch_model.bin")
-        specs["music2vec"] = {
-            "checkpoint": str(folder / "music2vec"),
-            "chunk_seconds": 30.0,
-            "clip_seconds": 30.0,
-            "normalize": False,
-        }
+        specs["music2vec"] = {**one_30s_chunk(folder / "music2vec"), "normalize": False}
     if "musicfm" in names:
         from audiorec.backbones import musicfm
 
@@ -104,11 +99,7 @@ def build_models(folder: Path, names: list[str]) -> dict[str, dict]:
         (folder / "musicfm" / "msd_stats.json").write_text(
             json.dumps({"melspec_2048_mean": 6.77, "melspec_2048_std": 18.43})
         )
-        specs["musicfm"] = {
-            "checkpoint": str(folder / "musicfm"),
-            "chunk_seconds": 30.0,
-            "clip_seconds": 30.0,
-        }
+        specs["musicfm"] = one_30s_chunk(folder / "musicfm")
     return specs
 
 
