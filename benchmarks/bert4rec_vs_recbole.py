@@ -262,7 +262,7 @@ def ours_side(args) -> dict:
         "patience": 16,
         **json.loads(args.ours_params),
     }
-    model = recommenders.get("bert4rec")(params, seed=0, variant="random")
+    model = recommenders.get("bert4rec")(params, seed=args.seed, variant="random")
     started = time.perf_counter()
     model.fit(data, None)
     train_seconds = time.perf_counter() - started
@@ -276,7 +276,9 @@ def ours_side(args) -> dict:
         result[f"ndcg@10 ({label})"] = float(m["NDCG@10"].mean())
     epochs = model.progress.history
     return {
-        "impl": "audiorec" + (f" {args.ours_params}" if args.ours_params != "{}" else ""),
+        "impl": "audiorec"
+        + (f" {args.ours_params}" if args.ours_params != "{}" else "")
+        + (f" seed {args.seed}" if args.seed else ""),
         "epochs": len(epochs),
         "best_epoch": model.progress.best_epoch + 1,
         "stopped": "early stopping"
@@ -310,6 +312,7 @@ def main() -> None:
         "--ours-params", default="{}", help='JSON overrides, e.g. \'{"train_windows": "all"}\''
     )
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--seed", type=int, default=0, help="audiorec's training seed")
     ap.add_argument("--side", choices=["recbole", "ours"], help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
     ap.add_argument("--epochs", type=int, help=argparse.SUPPRESS)
@@ -370,6 +373,8 @@ def main() -> None:
                 str(inter),
                 "--ours-params",
                 args.ours_params,
+                "--seed",
+                str(args.seed),
             ),
         ]
         if args.shipped_epochs:
