@@ -292,3 +292,16 @@ def test_bert4rec_random_prefix_samples_a_prefix_per_user_each_epoch(world):
     assert len(cuts) > 1  # the cut moves between epochs
     again = model._epoch_sequences(np.random.default_rng([0, 3]))
     assert all(np.array_equal(a, b) for a, b in zip(again, epochs[3], strict=True))  # seeded
+
+
+def test_bert4rec_can_select_its_epoch_by_validation_ndcg(world):
+    data, vectors, _ = world
+    model = _model("bert4rec", "random", max_epochs=6, patience=6, select_by="ndcg", lr=0.01)
+    model.fit(data, vectors)
+    recorded = [e["val_loss"] for e in model.progress.history]
+    assert all(-1.0 <= v <= 0.0 for v in recorded)
+    best = model.progress.best_epoch
+    assert recorded[best] == min(recorded)
+    # the restored weights are the best epoch's: their validation NDCG@10 is the one recorded
+    assert model._val_ndcg() == pytest.approx(-recorded[best], abs=1e-6)
+    assert model._val_ndcg() > 0

@@ -26,7 +26,9 @@ Validation (``validation: study``): the validation-period sequences of users
 with at least ``val_min_items`` (10) of them, masked the same way (masks fixed
 across epochs); ``next_item`` predicts each validation item from the train
 history plus a mask (leave-last-out splits have one validation item per user);
-``auto`` picks ``study`` when some user qualifies. Prediction feeds the last
+``auto`` picks ``study`` when some user qualifies. ``select_by: ndcg`` stops
+and picks the epoch by validation NDCG@10 of the full ranking instead (logged
+as a loss of -NDCG@10), as RecBole does. Prediction feeds the last
 ``predict_window - 1`` known items plus a mask (the study: 49 + 1).
 
 The cross-entropy is computed in chunks of masked positions under activation
@@ -44,6 +46,8 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
+from audiorec.evaluation.metrics import from_hits
+from audiorec.evaluation.ranking import rank
 from audiorec.recommenders._trained import TrainedRecommender
 from audiorec.training import epoch_rng, step, summary, train
 
@@ -161,6 +165,11 @@ class BERT4Rec(TrainedRecommender):
         },
         "init_std": {"type": "number", "exclusiveMinimum": 0, "default": 0.02},
         "validation": {"enum": ["auto", "study", "next_item"], "default": "auto"},
+        "select_by": {
+            "enum": ["loss", "ndcg"],
+            "default": "loss",
+            "description": "early stopping and best epoch by validation loss (the study) or by validation NDCG@10 of the full ranking, history removed (as RecBole selects)",
+        },
         "val_min_items": {"type": "integer", "minimum": 1, "default": 10},
         "loss_chunk": {
             "type": "integer",
@@ -181,6 +190,10 @@ class BERT4Rec(TrainedRecommender):
         hist = data.history("train")
         self._train_seqs = self._windows(hist, data.n_users)
         self._val_batches = self._validation(data, hist)
+        if p["select_by"] == "ndcg":
+            users = data.users_of("val")
+            users = users[hist.lengths()[users] > 0]
+            self._val_ranking = (users, hist, data.matrix("val"), data.n_relevant("val")[users])
         self.progress = train(
             self.net, self._train_epoch, self._val_loss, p, self.seed, self.checkpoint
         )
@@ -325,7 +338,15 @@ class BERT4Rec(TrainedRecommender):
             n += 1
         return total / max(n, 1)
 
+    def _val_ndcg(self) -> float:
+        """Validation NDCG@10 as the workflow evaluates: full ranking, train items removed."""
+        users, hist, relevant, n_relevant = self._val_ranking
+        r = rank(lambda b: self.score(b, hist), users, hist.matrix, relevant, k=10)
+        return float(from_hits(r.hits, n_relevant, [10])["NDCG@10"].mean())
+
     def _val_loss(self, epoch: int) -> float:
+        if self.params["select_by"] == "ndcg":
+            return -self._val_ndcg()  # the training loop minimises
         total, count = 0.0, 0
         for kind, a, b, c in self._val_batches:
             if kind == "masked":
