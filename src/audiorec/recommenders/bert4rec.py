@@ -19,8 +19,8 @@ history at a random point every epoch and keeps the ``max_len`` items before
 it, which samples RecBole's training on every prefix of every sequence at the
 cost of one sequence per user per epoch), each masked with
 probability 0.2, full-softmax cross-entropy on the masked positions, batches
-of 128 users, Adam, plateau schedule, early stopping on validation loss.
-Batches group users of similar length (sorted within pools of 50 batches,
+of 128 sequences, Adam, plateau schedule, early stopping on validation loss.
+Batches group sequences of similar length (sorted within pools of 50 batches,
 then shuffled), which changes no sequence's loss but spares most padding.
 Validation (``validation: study``): the validation-period sequences of users
 with at least ``val_min_items`` (10) of them, masked the same way (masks fixed
@@ -149,7 +149,7 @@ class BERT4Rec(TrainedRecommender):
             "type": "integer",
             "minimum": 1,
             "default": 128,
-            "description": "users per step",
+            "description": "sequences per step (one per user unless train_windows: all)",
         },
         "predict_window": {
             "type": "integer",
@@ -308,10 +308,11 @@ class BERT4Rec(TrainedRecommender):
             return self._ce(h, labels, table), len(labels)
 
     def _batches(self, seqs: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
-        """Random batches of users of similar length, so little of a batch is padding.
+        """Random batches of sequences of similar length, so little of a batch is padding.
 
-        Users are shuffled, sorted by length within pools of 50 batches, cut
-        into batches, and the batches shuffled: every user once per epoch.
+        Sequences are shuffled, sorted by length within pools of 50 batches,
+        cut into batches, and the batches shuffled: every sequence once per
+        epoch (one per user, unless ``train_windows: all`` cuts several).
         """
         lengths = np.array([len(s) for s in seqs])
         order = rng.permutation(len(lengths))
