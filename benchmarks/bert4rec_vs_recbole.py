@@ -218,6 +218,7 @@ def recbole_side(args) -> dict:
 
 # --- audiorec side (runs in .venv) ---------------------------------------------------------
 def ours_side(args) -> dict:
+    import numpy as np
     import pandas as pd
     import torch
 
@@ -288,7 +289,7 @@ def ours_side(args) -> dict:
         "train_seconds": train_seconds,
         **result,
         "peak_rss_mb": peak_rss_mb(),
-        "training sequences per epoch": len(model._train_seqs),
+        "training sequences per epoch": len(model._epoch_sequences(np.random.default_rng(0))),
         "split": {p: len(d) for p, d in data.frames.items()},
     }
 

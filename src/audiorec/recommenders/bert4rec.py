@@ -17,7 +17,8 @@ cuts the whole history into consecutive windows instead, so that no
 interaction is left out when histories are longer; ``random_prefix`` cuts each
 history at a random point every epoch and keeps the ``max_len`` items before
 it, which samples RecBole's training on every prefix of every sequence at the
-cost of one sequence per user per epoch), each masked with
+cost of one sequence per user per epoch; ``every_prefix`` trains on all those
+prefixes every epoch, RecBole's training data), each masked with
 probability 0.2, full-softmax cross-entropy on the masked positions, batches
 of 128 sequences, Adam, plateau schedule, early stopping on validation loss.
 Batches group sequences of similar length (sorted within pools of 50 batches,
@@ -48,6 +49,7 @@ from torch.utils.checkpoint import checkpoint
 
 from audiorec.evaluation.metrics import from_hits
 from audiorec.evaluation.ranking import rank
+from audiorec.recommenders._bert_encoder import BertEncoder, dropout
 from audiorec.recommenders._trained import TrainedRecommender
 from audiorec.training import epoch_rng, step, summary, train
 
@@ -73,17 +75,8 @@ class _Bert(nn.Module):
         self.positions = nn.Embedding(max_positions, hidden)
         self.token_type = nn.Parameter(torch.zeros(hidden))
         self.norm = nn.LayerNorm(hidden, eps=1e-12)
-        self.drop = nn.Dropout(p["dropout"])
-        layer = nn.TransformerEncoderLayer(
-            hidden,
-            p["heads"],
-            p["ffn"],
-            p["dropout"],
-            activation="gelu",
-            layer_norm_eps=1e-12,
-            batch_first=True,
-        )
-        self.encoder = nn.TransformerEncoder(layer, p["layers"], enable_nested_tensor=False)
+        self.p_drop = p["dropout"]
+        self.encoder = BertEncoder(hidden, p["heads"], p["ffn"], p["dropout"], p["layers"])
         self.head = None
         if p["output_head"] == "bert":  # BERT's masked-LM head, as RecBole's BERT4Rec has
             self.head = nn.Sequential(
@@ -117,11 +110,21 @@ class _Bert(nn.Module):
             return hidden @ table.T
         return self.head(hidden) @ table.T + self.out_bias[: table.shape[0]]
 
-    def encode(self, ids: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+    def encode(
+        self, ids: torch.Tensor, table: torch.Tensor | None = None, rows: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Hidden states (B, L, H), or only those at ``rows`` (B, L) bool, as (rows.sum(), H)."""
         table = self.table() if table is None else table
         pad = ids == self.pad_id
         x = table[ids] + self.positions.weight[: ids.shape[1]] + self.token_type
-        return self.encoder(self.drop(self.norm(x)), src_key_padding_mask=pad)
+        return self.encoder(dropout(self.norm(x), self.p_drop, self.training), pad, rows)
+
+    def encode_last(self, ids: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        """Hidden state (B, H) at each sequence's last item (the mask, when predicting)."""
+        last = (ids != self.pad_id).sum(1) - 1
+        rows = torch.zeros_like(ids, dtype=torch.bool)
+        rows[torch.arange(len(ids), device=ids.device), last] = True
+        return self.encode(ids, table, rows)
 
 
 def _padded(seqs: list[np.ndarray], pad: int) -> np.ndarray:
@@ -140,9 +143,9 @@ class BERT4Rec(TrainedRecommender):
         "dropout": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.1},
         "max_len": {"type": "integer", "minimum": 2, "default": 300},
         "train_windows": {
-            "enum": ["last", "all", "random_prefix"],
+            "enum": ["last", "all", "random_prefix", "every_prefix"],
             "default": "last",
-            "description": "last: each user's most recent max_len items (the study); all: the whole history, cut into consecutive max_len windows; random_prefix: each epoch, the history up to a random point (RecBole's every-prefix training, sampled)",
+            "description": "last: each user's most recent max_len items (the study); all: the whole history, cut into consecutive max_len windows; random_prefix: each epoch, the history up to a random point (RecBole's every-prefix training, sampled); every_prefix: every epoch, the history up to every point (RecBole's training data)",
         },
         "mask_prob": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.2},
         "batch_size": {
@@ -172,10 +175,10 @@ class BERT4Rec(TrainedRecommender):
         },
         "val_min_items": {"type": "integer", "minimum": 1, "default": 10},
         "loss_chunk": {
-            "type": "integer",
+            "type": ["integer", "null"],
             "minimum": 1,
-            "default": 8192,
-            "description": "masked positions per logit block",
+            "default": None,
+            "description": "masked positions per logit block; null: as many as keep a block's logits within 256 MB (float32)",
         },
     }
 
@@ -203,8 +206,8 @@ class BERT4Rec(TrainedRecommender):
     def _windows(self, hist, n_users: int) -> list[np.ndarray]:
         """Training sequences: the last max_len items of each user, or all items in windows ending at the last.
 
-        For ``random_prefix`` these are whole histories, cut anew each epoch by
-        ``_epoch_sequences``.
+        For ``random_prefix`` and ``every_prefix`` these are whole histories,
+        cut each epoch by ``_epoch_sequences``.
         """
         size = self.params["max_len"]
         seqs = []
@@ -221,10 +224,18 @@ class BERT4Rec(TrainedRecommender):
         return seqs
 
     def _epoch_sequences(self, rng: np.random.Generator) -> list[np.ndarray]:
-        """This epoch's training sequences: for random_prefix, each history cut at a random end (at least two items)."""
-        if self.params["train_windows"] != "random_prefix":
+        """This epoch's training sequences, for the prefix modes cut from whole histories.
+
+        A prefix keeps the ``max_len`` items before its end and has at least
+        two items (one item alone, masked, leaves nothing to attend to), so a
+        history of n items gives n - 1 prefixes, as many as RecBole's
+        every-prefix training has for it; ``random_prefix`` draws one of them.
+        """
+        mode, size = self.params["train_windows"], self.params["max_len"]
+        if mode == "every_prefix":
+            return [s[max(0, e - size) : e] for s in self._train_seqs for e in range(2, len(s) + 1)]
+        if mode != "random_prefix":
             return self._train_seqs
-        size = self.params["max_len"]
         lengths = np.array([len(s) for s in self._train_seqs])
         ends = rng.integers(np.minimum(lengths, 2), lengths + 1)
         return [s[max(0, e - size) : e] for s, e in zip(self._train_seqs, ends, strict=True)]
@@ -290,7 +301,7 @@ class BERT4Rec(TrainedRecommender):
             return F.cross_entropy(self.net.logits(h, t).float(), y, reduction="sum")
 
         total = hidden.new_zeros((), dtype=torch.float32)
-        chunk = self.params["loss_chunk"]
+        chunk = self.params["loss_chunk"] or max(256, 2**26 // table.shape[0])
         for start in range(0, len(labels), chunk):
             h, y = hidden[start : start + chunk], labels[start : start + chunk]
             if torch.is_grad_enabled() and len(labels) > chunk:
@@ -304,7 +315,7 @@ class BERT4Rec(TrainedRecommender):
         ids, mask, labels = ids.to(dev), mask.to(dev), labels.to(dev)
         with self._autocast():
             table = self.net.table()
-            h = self.net.encode(ids, table)[mask]
+            h = self.net.encode(ids, table, mask)
             return self._ce(h, labels, table), len(labels)
 
     def _batches(self, seqs: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
@@ -358,14 +369,8 @@ class BERT4Rec(TrainedRecommender):
                 ids, rows, labels = a.to(self.device), b.to(self.device), c.to(self.device)
                 with self._autocast():
                     table = self.net.table()
-                    h = self.net.encode(ids, table)
-                    last = (ids != self.net.pad_id).sum(1) - 1
-                    s, k = (
-                        self._ce(
-                            h[torch.arange(len(ids), device=ids.device), last][rows], labels, table
-                        ),
-                        len(labels),
-                    )
+                    h = self.net.encode_last(ids, table)
+                    s, k = self._ce(h[rows], labels, table), len(labels)
             total += s.item()
             count += k
         return total / max(count, 1)
@@ -377,11 +382,7 @@ class BERT4Rec(TrainedRecommender):
         ).to(self.device)
         with torch.no_grad(), self._autocast():
             table = self.net.table()
-            h = self.net.encode(ids, table)
-            last = (ids != self.net.pad_id).sum(1) - 1
-            out = self.net.logits(
-                h[torch.arange(len(ids), device=ids.device), last], table[: self._n_items]
-            )
+            out = self.net.logits(self.net.encode_last(ids, table), table[: self._n_items])
         return out.float()
 
     def info(self) -> dict:
