@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import torch
+from transformers import BertConfig, BertModel
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-from transformers import BertConfig, BertModel  # noqa: E402
-
-from audiorec.recommenders._bert_encoder import BertEncoder, attention, dropout  # noqa: E402
-from audiorec.recommenders.bert4rec import _Bert  # noqa: E402
+from audiorec.recommenders._bert_encoder import BertEncoder, attention, dropout
+from audiorec.recommenders.bert4rec import _Bert
 
 P = {"heads": 2, "ffn": 24, "dropout": 0.2, "layers": 2, "project_to": None}
 P.update(output_head="tied", init_std=0.02)
@@ -75,9 +71,7 @@ def test_encoder_is_transformers_bert():
     real = ids != net.pad_id
     with torch.no_grad():
         ours = net.encode(ids)
-        theirs = hf(
-            inputs_embeds=net.table()[ids], attention_mask=real.long()
-        ).last_hidden_state
+        theirs = hf(inputs_embeds=net.table()[ids], attention_mask=real.long()).last_hidden_state
     torch.testing.assert_close(ours[real], theirs[real], atol=1e-5, rtol=1e-5)
 
 

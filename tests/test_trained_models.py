@@ -294,6 +294,19 @@ def test_bert4rec_random_prefix_samples_a_prefix_per_user_each_epoch(world):
     assert all(np.array_equal(a, b) for a, b in zip(again, epochs[3], strict=True))  # seeded
 
 
+def test_bert4rec_every_prefix_trains_on_each_prefix_every_epoch(world):
+    data, _, _ = world
+    hist = data.history("train")
+    model = _model("bert4rec", max_epochs=1, max_len=4, train_windows="every_prefix")
+    model._train_seqs = model._windows(hist, data.n_users)
+    seqs = model._epoch_sequences(np.random.default_rng(0))
+    full = [hist.sequence(u) for u in range(data.n_users) if len(hist.sequence(u))]
+    assert len(seqs) == sum(len(f) - 1 for f in full)  # as many as RecBole's: n - 1 per history
+    expected = [f[max(0, e - 4) : e] for f in full for e in range(2, len(f) + 1)]
+    assert all(np.array_equal(a, b) for a, b in zip(seqs, expected, strict=True))
+    assert {len(s) for s in seqs} == {2, 3, 4}
+
+
 def test_bert4rec_can_select_its_epoch_by_validation_ndcg(world):
     data, vectors, _ = world
     model = _model("bert4rec", "random", max_epochs=6, patience=6, select_by="ndcg", lr=0.01)
