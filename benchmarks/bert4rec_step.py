@@ -26,7 +26,7 @@ from torch import nn
 from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from audiorec.recommenders.bert4rec import BERT4Rec  # noqa: E402
+from audiorec.recommenders.bert4rec import BERT4Rec, _Bert
 
 SIZE = {"hidden": 64, "layers": 2, "heads": 2, "ffn": 256, "dropout": 0.2, "items": 1682}
 
@@ -60,9 +60,7 @@ def batches(n: int, rng: np.random.Generator, model: BERT4Rec) -> list[tuple]:
     lengths = np.maximum(20, rng.lognormal(4.2, 0.9, 943).astype(int))  # ML-100k-like
     model._train_seqs = [rng.integers(0, SIZE["items"], k) for k in lengths]
     seqs = model._epoch_sequences(rng)
-    return [
-        model._masked([seqs[i] for i in b], rng) for b in model._batches(seqs, rng)[:n]
-    ]
+    return [model._masked([seqs[i] for i in b], rng) for b in model._batches(seqs, rng)[:n]]
 
 
 def main() -> None:
@@ -84,7 +82,6 @@ def main() -> None:
     }
     ours = BERT4Rec(params, seed=0, variant="random")
     ours._n_items = SIZE["items"]
-    from audiorec.recommenders.bert4rec import _Bert
 
     items = torch.randn(SIZE["items"], SIZE["hidden"]) * 0.02
     ours.net = _Bert(items.clone(), True, ours.params, max_positions=200).train()

@@ -3,7 +3,8 @@
 The encoder is BERT's (the authors used transformers' BertModel): learned
 positions plus the type-0 embedding added to the input rows, LayerNorm
 (eps 1e-12) and dropout, then post-norm layers of self-attention and a GELU
-feed-forward, initialised N(0, 0.02) as BERT does. Input rows are the item
+feed-forward (``_bert_encoder``, checked against BertModel), initialised
+N(0, 0.02) as BERT does. Input rows are the item
 table plus a mask row (N(0, 0.02), trained) and a zero padding row; the output
 layer is tied to the same table (no bias), and the softmax runs over every
 row, specials included, as in the authors' code (``output_head: bert`` puts
