@@ -13,11 +13,13 @@ the weights an uninterrupted run would have.
 from __future__ import annotations
 
 import copy
+import ctypes
 import hashlib
 import json
 import logging
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,6 +60,21 @@ def step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> float:
     loss.backward()
     optimizer.step()
     return loss.item()
+
+
+def give_back_freed_memory() -> None:
+    """Return freed heap pages to the system (glibc's malloc_trim).
+
+    glibc keeps what a CPU training step frees; with large batches the
+    unreturned pages grew a BERT4Rec run to 13 GB over 34 epochs of a 2 GB
+    working set. Trimming once an epoch costs milliseconds.
+    """
+    if not sys.platform.startswith("linux") or os.environ.get("AUDIOREC_NO_TRIM"):
+        return
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def epoch_rng(seed: int, epoch: int, stream: int = 0) -> np.random.Generator:
@@ -190,6 +207,7 @@ def _train(module, train_epoch, val_loss, params, seed, checkpoint, after_epoch)
                     "progress": progress,
                 },
             )
+        give_back_freed_memory()
         if after_epoch:
             after_epoch(epoch)
 

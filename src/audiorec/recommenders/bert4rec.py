@@ -109,7 +109,7 @@ class _Bert(nn.Module):
         """Scores of every table row (tied output), through the head when there is one."""
         if self.head is None:
             return hidden @ table.T
-        return self.head(hidden) @ table.T + self.out_bias[: table.shape[0]]
+        return torch.addmm(self.out_bias[: table.shape[0]], self.head(hidden), table.T)
 
     def encode(
         self, ids: torch.Tensor, table: torch.Tensor | None = None, rows: torch.Tensor | None = None
