@@ -141,7 +141,7 @@ def recbole_side(args) -> dict:
             "metrics": ["Recall", "NDCG"],
             "topk": [10],
             "valid_metric": "NDCG@10",
-            "seed": 2020,
+            "seed": args.recbole_seed,
             "reproducibility": True,
             "use_gpu": False,
             "show_progress": False,
@@ -208,7 +208,9 @@ def recbole_side(args) -> dict:
     protocols = recbole_both_protocols(trainer.model, dataset, test_data, inter)
     valid = trainer.valid
     return {
-        "impl": "recbole" + ("" if args.anomaly else " (anomaly detection off)"),
+        "impl": "recbole"
+        + ("" if args.anomaly else " (anomaly detection off)")
+        + (f" seed {args.recbole_seed}" if args.recbole_seed != 2020 else ""),
         "epochs": len(trainer.epoch_seconds),
         "best_epoch": int(max(range(len(valid)), key=valid.__getitem__)) + 1 if valid else None,
         "stopped": stopped,
@@ -325,6 +327,7 @@ def main() -> None:
     )
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--seed", type=int, default=0, help="audiorec's training seed")
+    ap.add_argument("--recbole-seed", type=int, default=2020, help="RecBole's seed (its default)")
     ap.add_argument("--side", choices=["recbole", "ours"], help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
     ap.add_argument("--epochs", type=int, help=argparse.SUPPRESS)
@@ -374,6 +377,8 @@ def main() -> None:
                 "--budget",
                 str(args.recbole_budget),
                 "--export",
+                "--recbole-seed",
+                str(args.recbole_seed),
             ),
             side(
                 sys.executable,

@@ -318,3 +318,57 @@ def test_bert4rec_can_select_its_epoch_by_validation_ndcg(world):
     # the restored weights are the best epoch's: their validation NDCG@10 is the one recorded
     assert model._val_ndcg() == pytest.approx(-recorded[best], abs=1e-6)
     assert model._val_ndcg() > 0
+
+
+@pytest.mark.parametrize("batching", ["by_length", "random"])
+def test_bert4rec_batches_hold_each_sequence_once(world, batching):
+    data, _, _ = world
+    model = _model("bert4rec", max_len=4, train_windows="every_prefix", batch_size=8)
+    model.params["batching"] = batching
+    model._train_seqs = model._windows(data.history("train"), data.n_users)
+    seqs = model._epoch_sequences(np.random.default_rng(0))
+    batches = model._batches(seqs, np.random.default_rng(1))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(seqs)))
+    spans = [np.ptp([len(seqs[i]) for i in b]) for b in batches]
+    if batching == "by_length":  # sorted within the pool: a batch straddles at most two lengths
+        assert max(spans) <= 1
+    else:  # shuffled: lengths 2, 3 and 4 mix within batches
+        assert max(spans) == 2
+
+
+@pytest.mark.parametrize("loss_norm", ["epoch", "batch"])
+def test_bert4rec_loss_norm_sets_each_masked_items_weight(world, monkeypatch, loss_norm):
+    """epoch: one denominator for every batch, so a masked item's weight does not depend on its batch."""
+    from audiorec.recommenders import bert4rec as module
+
+    data, vectors, _ = world
+    model = _model(
+        "bert4rec", "random", max_epochs=1, max_len=4, train_windows="every_prefix", batch_size=8
+    )
+    model.params["loss_norm"] = loss_norm
+    sums, losses = [], []
+    masked_loss, step = model._masked_loss, module.step
+
+    def recorded_masked_loss(*a):
+        s, k = masked_loss(*a)
+        sums.append((s.item(), k))
+        return s, k
+
+    def recorded_step(optimizer, loss):
+        losses.append(loss.item())
+        return step(optimizer, loss)
+
+    monkeypatch.setattr(module, "step", recorded_step)
+    monkeypatch.setattr(model, "_masked_loss", recorded_masked_loss)
+    model.fit(data, vectors)
+    totals = np.array([s for s, _ in sums[: len(losses)]])  # the training batches' sums
+    counts = np.array([k for _, k in sums[: len(losses)]])
+    if loss_norm == "batch":
+        np.testing.assert_allclose(losses, totals / counts, rtol=1e-5)
+    else:
+        seqs = model._epoch_sequences(np.random.default_rng(0))
+        per_batch = 0.2 * sum(len(s) for s in seqs) / -(-len(seqs) // 8)
+        np.testing.assert_allclose(np.array(losses) * per_batch, totals, rtol=1e-5)
+        assert counts.min() < counts.max()  # the batches' own counts differ; the weight does not
+    epoch0 = model.progress.history[0]["train_loss"]
+    assert epoch0 == pytest.approx(totals.sum() / counts.sum(), rel=1e-5)

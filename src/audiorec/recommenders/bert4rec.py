@@ -23,7 +23,11 @@ prefixes every epoch, RecBole's training data), each masked with
 probability 0.2, full-softmax cross-entropy on the masked positions, batches
 of 128 sequences, Adam, plateau schedule, early stopping on validation loss.
 Batches group sequences of similar length (sorted within pools of 50 batches,
-then shuffled), which changes no sequence's loss but spares most padding.
+then shuffled), which spares most padding; so that this grouping does not
+change the objective, each batch's summed loss is divided by the number of
+masked items a batch holds on average over the epoch, not by its own count
+(``loss_norm: epoch``): a masked item then weighs what it weighs in shuffled
+batches (``batching: random``), rather than more in a batch of short sequences.
 Validation (``validation: study``): the validation-period sequences of users
 with at least ``val_min_items`` (10) of them, masked the same way (masks fixed
 across epochs); ``next_item`` predicts each validation item from the train
@@ -149,6 +153,16 @@ class BERT4Rec(TrainedRecommender):
             "description": "last: each user's most recent max_len items (the study); all: the whole history, cut into consecutive max_len windows; random_prefix: each epoch, the history up to a random point (RecBole's every-prefix training, sampled); every_prefix: every epoch, the history up to every point (RecBole's training data)",
         },
         "mask_prob": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.2},
+        "batching": {
+            "enum": ["by_length", "random"],
+            "default": "by_length",
+            "description": "by_length: batches of sequences of similar length (little padding); random: plain shuffled batches (the study's and RecBole's)",
+        },
+        "loss_norm": {
+            "enum": ["epoch", "batch"],
+            "default": "epoch",
+            "description": "a batch's summed loss over the expected number of masked items per batch of the epoch, so each masked item weighs the same in whichever batch it lands (as under random batches); batch: over its own count, which with by_length batching weighs items in batches of short sequences up",
+        },
         "batch_size": {
             "type": "integer",
             "minimum": 1,
@@ -325,10 +339,13 @@ class BERT4Rec(TrainedRecommender):
         Sequences are shuffled, sorted by length within pools of 50 batches,
         cut into batches, and the batches shuffled: every sequence once per
         epoch (one per user, unless ``train_windows: all`` cuts several).
+        ``batching: random`` keeps the shuffled order.
         """
         lengths = np.array([len(s) for s in seqs])
         order = rng.permutation(len(lengths))
         bs = self.params["batch_size"]
+        if self.params["batching"] == "random":
+            return [order[i : i + bs] for i in range(0, len(order), bs)]
         pool = 50 * bs
         batches = []
         for start in range(0, len(order), pool):
@@ -340,16 +357,29 @@ class BERT4Rec(TrainedRecommender):
     def _train_epoch(self, epoch: int, optimizer: torch.optim.Optimizer) -> float:
         rng = epoch_rng(self.seed, epoch)
         seqs = self._epoch_sequences(rng)
+        batches = self._batches(seqs, rng)
+        per_batch = self._expected_masks(seqs, len(batches))
         total, n = 0.0, 0
-        for batch in self._batches(seqs, rng):
+        for batch in batches:
             ids, mask, labels = self._masked([seqs[i] for i in batch], rng)
             if len(labels) == 0:
                 continue
             loss_sum, count = self._masked_loss(ids, mask, labels)
-            loss = loss_sum / count
-            total += step(optimizer, loss)
-            n += 1
+            scale = per_batch or count
+            total += step(optimizer, loss_sum / scale) * scale
+            n += count
         return total / max(n, 1)
+
+    def _expected_masks(self, seqs: list[np.ndarray], n_batches: int) -> float | None:
+        """Masked items a batch holds on average this epoch (None for ``loss_norm: batch``).
+
+        Dividing each batch's summed loss by this one number, instead of by
+        the batch's own count, keeps every masked item's weight what shuffled
+        batches give it, while ``by_length`` batching saves the padding.
+        """
+        if self.params["loss_norm"] == "batch" or not n_batches:
+            return None
+        return self.params["mask_prob"] * sum(len(s) for s in seqs) / n_batches
 
     def _val_ndcg(self) -> float:
         """Validation NDCG@10 as the workflow evaluates: full ranking, train items removed."""
