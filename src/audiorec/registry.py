@@ -39,3 +39,11 @@ class Registry:
         """The module file, so the workflow can re-run what depends on it when it changes."""
         self._check(name)
         return Path(self.path[0]) / f"{name}.py"
+
+
+def choice(*values, description: str | None = None) -> dict:
+    """A parameter's schema that takes one of ``values``, the first by default."""
+    schema = {"enum": list(values), "default": values[0]}
+    if description:
+        schema["description"] = description
+    return schema

@@ -33,6 +33,7 @@ import numpy as np
 
 from audiorec.backbones._chunked import ChunkedBackbone, chunk_params
 from audiorec.backbones._hub import resolve
+from audiorec.registry import choice
 
 SR, N_FFT, HOP, N_MELS = 24000, 2048, 240, 128
 CONFORMER = {  # facebook/wav2vec2-conformer-rope-large-960h-ft, as MusicFM reads it
@@ -152,16 +153,10 @@ class MusicFMBackbone(ChunkedBackbone):
     PARAMS = {
         **chunk_params(SR, 30.0, None, "minzwon/MusicFM"),
         "sample_rate": {"const": SR, "default": SR},
-        "variant": {
-            "enum": ["msd", "fma"],
-            "default": "msd",
-            "description": "the study used fma; msd is the better one",
-        },
-        "pooling": {
-            "enum": ["time", "channels"],
-            "default": "time",
-            "description": "channels: the study's (a value per frame)",
-        },
+        "variant": choice("msd", "fma", description="the study used fma; msd is the better one"),
+        "pooling": choice(
+            "time", "channels", description="channels: the study's (a value per frame)"
+        ),
     }
 
     def _files(self):

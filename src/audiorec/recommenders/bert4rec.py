@@ -56,6 +56,7 @@ from audiorec.evaluation.metrics import from_hits
 from audiorec.evaluation.ranking import rank
 from audiorec.recommenders._bert_encoder import BertEncoder, dropout
 from audiorec.recommenders._trained import TrainedRecommender
+from audiorec.registry import choice
 from audiorec.training import epoch_rng, step, summary, train
 
 log = logging.getLogger(__name__)
@@ -147,22 +148,24 @@ class BERT4Rec(TrainedRecommender):
         "ffn": {"type": "integer", "minimum": 1, "default": 256},
         "dropout": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.1},
         "max_len": {"type": "integer", "minimum": 2, "default": 300},
-        "train_windows": {
-            "enum": ["last", "all", "random_prefix", "every_prefix"],
-            "default": "last",
-            "description": "last: each user's most recent max_len items (the study); all: the whole history, cut into consecutive max_len windows; random_prefix: each epoch, the history up to a random point (RecBole's every-prefix training, sampled); every_prefix: every epoch, the history up to every point (RecBole's training data)",
-        },
+        "train_windows": choice(
+            "last",
+            "all",
+            "random_prefix",
+            "every_prefix",
+            description="last: each user's most recent max_len items (the study); all: the whole history, cut into consecutive max_len windows; random_prefix: each epoch, the history up to a random point (RecBole's every-prefix training, sampled); every_prefix: every epoch, the history up to every point (RecBole's training data)",
+        ),
         "mask_prob": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.2},
-        "batching": {
-            "enum": ["by_length", "random"],
-            "default": "by_length",
-            "description": "by_length: batches of sequences of similar length (little padding); random: plain shuffled batches (the study's and RecBole's)",
-        },
-        "loss_norm": {
-            "enum": ["epoch", "batch"],
-            "default": "epoch",
-            "description": "a batch's summed loss over the expected number of masked items per batch of the epoch, so each masked item weighs the same in whichever batch it lands (as under random batches); batch: over its own count, which with by_length batching weighs items in batches of short sequences up",
-        },
+        "batching": choice(
+            "by_length",
+            "random",
+            description="by_length: batches of sequences of similar length (little padding); random: plain shuffled batches (the study's and RecBole's)",
+        ),
+        "loss_norm": choice(
+            "epoch",
+            "batch",
+            description="epoch: a batch's summed loss over the expected number of masked items per batch of the epoch, so each masked item weighs the same in whichever batch it lands (as under random batches); batch: over its own count, which with by_length batching weighs items in batches of short sequences up",
+        ),
         "batch_size": {
             "type": "integer",
             "minimum": 1,
@@ -176,18 +179,18 @@ class BERT4Rec(TrainedRecommender):
             "description": "known items + 1 mask",
         },
         "project_to": {"type": ["integer", "null"], "minimum": 2, "default": None},
-        "output_head": {
-            "enum": ["tied", "bert"],
-            "default": "tied",
-            "description": "tied: scores = hidden · item rows (the study); bert: BERT's MLM head and an output bias first (RecBole)",
-        },
+        "output_head": choice(
+            "tied",
+            "bert",
+            description="tied: scores = hidden · item rows (the study); bert: BERT's MLM head and an output bias first (RecBole)",
+        ),
         "init_std": {"type": "number", "exclusiveMinimum": 0, "default": 0.02},
         "validation": {"enum": ["auto", "study", "next_item"], "default": "auto"},
-        "select_by": {
-            "enum": ["loss", "ndcg"],
-            "default": "loss",
-            "description": "early stopping and best epoch by validation loss (the study) or by validation NDCG@10 of the full ranking, history removed (as RecBole selects)",
-        },
+        "select_by": choice(
+            "loss",
+            "ndcg",
+            description="early stopping and best epoch by validation loss (the study) or by validation NDCG@10 of the full ranking, history removed (as RecBole selects)",
+        ),
         "val_min_items": {"type": "integer", "minimum": 1, "default": 10},
         "loss_chunk": {
             "type": ["integer", "null"],
