@@ -11,8 +11,9 @@ hidden 64, 2 layers, 2 heads, feed-forward 256, dropout 0.2, mask ratio 0.2,
 at most 50 items, Adam 1e-3 without a schedule, full softmax, every prefix of
 every training sequence once per epoch (97,171 here) in batches of 2,048,
 early stopping after 10 epochs without a better validation NDCG@10 (full
-ranking), the best epoch kept. audiorec's side takes these as options
-(`train_windows: every_prefix`, `batch_size`, `select_by: ndcg`, `patience`,
+ranking, the user's train items left in it as RecBole ranks), the best epoch
+kept. audiorec's side takes these as options (`train_windows: every_prefix`,
+`batch_size`, `select_by: ndcg_with_history`, `patience`,
 `lr_patience`); `--ours-params` overrides them, e.g. with the study's
 defaults. Where the implementations still differ: RecBole's prefixes run
 from one item to all but the last, audiorec's from two items to all; RecBole
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import resource
 import subprocess
@@ -238,6 +240,7 @@ def ours_side(args) -> dict:
     from audiorec.splits.base import Split
 
     torch.set_num_threads(args.threads)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # epoch lines
     raw = pd.read_csv(args.inter, sep="\t")
     raw.columns = [c.split(":")[0] for c in raw.columns]
     raw = raw.rename(columns={"item_id": "track_id"})
@@ -268,7 +271,7 @@ def ours_side(args) -> dict:
         "batch_size": 2048,
         "train_windows": "every_prefix",
         "validation": "next_item",
-        "select_by": "ndcg",
+        "select_by": "ndcg_with_history",
         "max_epochs": args.epochs,
         "patience": 10,
         "lr_patience": args.epochs,  # no schedule, as RecBole

@@ -11,6 +11,8 @@ import torch
 
 from audiorec import recommenders, training
 from audiorec.data.interactions import index_split
+from audiorec.evaluation.metrics import from_hits
+from audiorec.evaluation.ranking import rank
 from audiorec.splits.base import Split
 from audiorec.stages.train_evaluate import evaluate
 from audiorec.training import Interrupted
@@ -307,9 +309,10 @@ def test_bert4rec_every_prefix_trains_on_each_prefix_every_epoch(world):
     assert {len(s) for s in seqs} == {2, 3, 4}
 
 
-def test_bert4rec_can_select_its_epoch_by_validation_ndcg(world):
+@pytest.mark.parametrize("select_by", ["ndcg", "ndcg_with_history"])
+def test_bert4rec_can_select_its_epoch_by_validation_ndcg(world, select_by):
     data, vectors, _ = world
-    model = _model("bert4rec", "random", max_epochs=6, patience=6, select_by="ndcg", lr=0.01)
+    model = _model("bert4rec", "random", max_epochs=6, patience=6, select_by=select_by, lr=0.01)
     model.fit(data, vectors)
     recorded = [e["val_loss"] for e in model.progress.history]
     assert all(-1.0 <= v <= 0.0 for v in recorded)
@@ -318,6 +321,15 @@ def test_bert4rec_can_select_its_epoch_by_validation_ndcg(world):
     # the restored weights are the best epoch's: their validation NDCG@10 is the one recorded
     assert model._val_ndcg() == pytest.approx(-recorded[best], abs=1e-6)
     assert model._val_ndcg() > 0
+    # ... ranked with the user's train items removed, or (RecBole's way) left in
+    users, hist, relevant, n_relevant = model._val_ranking
+    ndcg = {}
+    for label, exclude in (("removed", hist.matrix), ("kept", None)):
+        r = rank(lambda b: model.score(b, hist), users, exclude, relevant, k=10)
+        ndcg[label] = float(from_hits(r.hits, n_relevant, [10])["NDCG@10"].mean())
+    assert ndcg["kept"] < ndcg["removed"]  # train items compete; no validation item is one
+    expected = ndcg["kept" if select_by == "ndcg_with_history" else "removed"]
+    assert model._val_ndcg() == pytest.approx(expected, abs=1e-6)
 
 
 @pytest.mark.parametrize("batching", ["by_length", "random"])

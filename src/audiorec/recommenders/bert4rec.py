@@ -34,7 +34,8 @@ across epochs); ``next_item`` predicts each validation item from the train
 history plus a mask (leave-last-out splits have one validation item per user);
 ``auto`` picks ``study`` when some user qualifies. ``select_by: ndcg`` stops
 and picks the epoch by validation NDCG@10 of the full ranking instead (logged
-as a loss of -NDCG@10), as RecBole does. Prediction feeds the last
+as a loss of -NDCG@10), as RecBole does; ``ndcg_with_history`` leaves the
+user's train items in that ranking, as RecBole's sequential models do. Prediction feeds the last
 ``predict_window - 1`` known items plus a mask (the study: 49 + 1).
 
 The cross-entropy is computed in chunks of masked positions under activation
@@ -189,7 +190,8 @@ class BERT4Rec(TrainedRecommender):
         "select_by": choice(
             "loss",
             "ndcg",
-            description="early stopping and best epoch by validation loss (the study) or by validation NDCG@10 of the full ranking, history removed (as RecBole selects)",
+            "ndcg_with_history",
+            description="early stopping and best epoch by validation loss (the study), by validation NDCG@10 of the full ranking with the user's train items removed (the study's ranking), or with them left in (RecBole's ranking for sequential models)",
         ),
         "val_min_items": {"type": "integer", "minimum": 1, "default": 10},
         "loss_chunk": {
@@ -211,7 +213,7 @@ class BERT4Rec(TrainedRecommender):
         hist = data.history("train")
         self._train_seqs = self._windows(hist, data.n_users)
         self._val_batches = self._validation(data, hist)
-        if p["select_by"] == "ndcg":
+        if p["select_by"] != "loss":
             users = data.users_of("val")
             users = users[hist.lengths()[users] > 0]
             self._val_ranking = (users, hist, data.matrix("val"), data.n_relevant("val")[users])
@@ -385,13 +387,19 @@ class BERT4Rec(TrainedRecommender):
         return self.params["mask_prob"] * sum(len(s) for s in seqs) / n_batches
 
     def _val_ndcg(self) -> float:
-        """Validation NDCG@10 as the workflow evaluates: full ranking, train items removed."""
+        """Validation NDCG@10 of the full ranking, train items removed as the workflow ranks.
+
+        ``ndcg_with_history`` leaves them in, as RecBole ranks for its
+        sequential models, so that a comparison with RecBole can pick its
+        epoch the way RecBole does.
+        """
         users, hist, relevant, n_relevant = self._val_ranking
-        r = rank(lambda b: self.score(b, hist), users, hist.matrix, relevant, k=10)
+        exclude = None if self.params["select_by"] == "ndcg_with_history" else hist.matrix
+        r = rank(lambda b: self.score(b, hist), users, exclude, relevant, k=10)
         return float(from_hits(r.hits, n_relevant, [10])["NDCG@10"].mean())
 
     def _val_loss(self, epoch: int) -> float:
-        if self.params["select_by"] == "ndcg":
+        if self.params["select_by"] != "loss":
             return -self._val_ndcg()  # the training loop minimises
         total, count = 0.0, 0
         for kind, a, b, c in self._val_batches:
