@@ -2,6 +2,9 @@
 
     sh benchmarks/recbole_env.sh                                   # once
     .venv/bin/python benchmarks/bert4rec_vs_recbole.py --recbole-budget 7200
+    # both at once, one core each, both on tcmalloc (Debian: libtcmalloc-minimal4):
+    .venv/bin/python benchmarks/bert4rec_vs_recbole.py --together --threads 1 \
+        --malloc /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 --seed 1 --recbole-seed 2
 
 RecBole runs in its own environment (.venv-recbole) and builds the split:
 each user's last interaction (by time) is the test item, the second last the
@@ -164,6 +167,8 @@ def recbole_side(args) -> dict:
             pd.DataFrame({"user_id": users, "track_id": items}).to_parquet(
                 Path(args.folder) / f"{name}.parquet"
             )
+        if args.epochs == 0:
+            return {"impl": "recbole (split exported)"}
 
     model_cls = get_model(config["model"])  # importing RecBole's models turns anomaly detection on
     if not args.anomaly:
@@ -331,6 +336,17 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--seed", type=int, default=0, help="audiorec's training seed")
     ap.add_argument("--recbole-seed", type=int, default=2020, help="RecBole's seed (its default)")
+    ap.add_argument(
+        "--together",
+        action="store_true",
+        help="train RecBole and audiorec at the same time (e.g. --threads 1 each on two cores), "
+        "so that both run under the same load",
+    )
+    ap.add_argument(
+        "--malloc",
+        help="allocator library preloaded (LD_PRELOAD) into both sides, "
+        "e.g. /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4",
+    )
     ap.add_argument("--side", choices=["recbole", "ours"], help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
     ap.add_argument("--epochs", type=int, help=argparse.SUPPRESS)
@@ -356,59 +372,43 @@ def main() -> None:
         )
     )
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "PYTHONUNBUFFERED": "1"}
-
-    def side(py, *extra) -> dict:
-        cmd = [str(py), __file__, "--folder", tmp, "--threads", str(args.threads), *extra]
-        done = subprocess.run(
-            cmd, capture_output=True, text=True, env=env, check=False, cwd=tmp
-        )  # RecBole logs to ./
-        line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
-        if done.returncode or line is None:
-            sys.exit(f"{cmd} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
-        result = json.loads(line[7:])
-        print(json.dumps(result), flush=True)
-        return result
+    if args.malloc:  # the same allocator for both sides
+        env["LD_PRELOAD"] = args.malloc
 
     with tempfile.TemporaryDirectory() as tmp:
-        rows = [
-            side(
-                recbole_py,
-                "--side",
-                "recbole",
-                "--epochs",
-                str(args.recbole_epochs),
-                "--budget",
-                str(args.recbole_budget),
-                "--export",
-                "--recbole-seed",
-                str(args.recbole_seed),
-            ),
-            side(
-                sys.executable,
-                "--side",
-                "ours",
-                "--epochs",
-                str(args.ours_epochs),
-                "--inter",
-                str(inter),
-                "--ours-params",
-                args.ours_params,
-                "--seed",
-                str(args.seed),
-            ),
-        ]
+
+        def start(py, *extra) -> tuple[list, subprocess.Popen]:
+            cmd = [str(py), __file__, "--folder", tmp, "--threads", str(args.threads), *extra]
+            log = tempfile.TemporaryFile("w+", dir=tmp)  # files, not pipes: two run at once
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp)
+            return cmd, proc, log  # RecBole logs to ./
+
+        def result(cmd, proc, log) -> dict:
+            proc.wait()
+            log.seek(0)
+            out = log.read()
+            line = next((x for x in out.splitlines() if x.startswith("RESULT ")), None)
+            if proc.returncode or line is None:
+                sys.exit(f"{cmd} failed:\n{out[-5000:]}")
+            row = json.loads(line[7:])
+            print(json.dumps(row), flush=True)
+            return row
+
+        seed = ["--recbole-seed", str(args.recbole_seed)]
+        recbole = [recbole_py, "--side", "recbole", "--export", *seed, "--epochs"]
+        ours = [sys.executable, "--side", "ours", "--epochs", str(args.ours_epochs)]
+        ours += ["--inter", str(inter), "--ours-params", args.ours_params, "--seed", str(args.seed)]
+        budget = ["--budget", str(args.recbole_budget)]
+        if args.together:  # split first, then both trainings at once
+            result(*start(*recbole, "0"))
+            running = [start(*recbole, str(args.recbole_epochs), *budget), start(*ours)]
+            rows = [result(*r) for r in running]
+        else:
+            rows = [result(*start(*recbole, str(args.recbole_epochs), *budget))]
+            rows.append(result(*start(*ours)))
         if args.shipped_epochs:
-            rows.insert(
-                0,
-                side(
-                    recbole_py,
-                    "--side",
-                    "recbole",
-                    "--epochs",
-                    str(args.shipped_epochs),
-                    "--anomaly",
-                ),
-            )
+            shipped = [recbole_py, "--side", "recbole", "--epochs", str(args.shipped_epochs)]
+            rows.insert(0, result(*start(*shipped, "--anomaly")))
 
     cols = [
         "epochs",
