@@ -377,7 +377,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
 
-        def start(py, *extra) -> tuple[list, subprocess.Popen]:
+        def start(py, *extra) -> tuple[list, subprocess.Popen, object]:
             cmd = [str(py), __file__, "--folder", tmp, "--threads", str(args.threads), *extra]
             log = tempfile.TemporaryFile("w+", dir=tmp)  # files, not pipes: two run at once
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp)
