@@ -384,3 +384,53 @@ def test_bert4rec_loss_norm_sets_each_masked_items_weight(world, monkeypatch, lo
         assert counts.min() < counts.max()  # the batches' own counts differ; the weight does not
     epoch0 = model.progress.history[0]["train_loss"]
     assert epoch0 == pytest.approx(totals.sum() / counts.sum(), rel=1e-5)
+
+
+def test_bert4rec_next_item_batches_mask_each_sequences_last_item_alone(world):
+    data, vectors, _ = world
+    model = _model("bert4rec", max_epochs=1).fit(data, vectors)
+    seqs = [np.array([3, 5, 7]), np.array([1, 2, 4, 6, 8, 9]), np.array([4])]
+    ids, scored, labels = model._masked(seqs, np.random.default_rng(1), last_only=True)
+    assert labels.tolist() == [7, 9, 4]
+    assert scored.sum(1).tolist() == [1, 1, 1] and scored[[0, 1, 2], [2, 5, 0]].all()
+    assert (ids == model.net.mask_id).sum().item() == 3  # nothing else is masked
+    assert ids[0].tolist()[:2] == [3, 5] and ids[1].tolist()[:5] == [1, 2, 4, 6, 8]
+
+
+@pytest.mark.parametrize("ratio", [0.0, 0.5, 1.0])
+def test_bert4rec_next_item_ratio_sets_the_share_of_next_item_batches(world, monkeypatch, ratio):
+    data, vectors, _ = world
+    model = _model("bert4rec", "random", max_epochs=3, train_windows="every_prefix", batch_size=4)
+    model.params["next_item_ratio"] = ratio
+    kinds = []
+    masked = model._masked
+
+    def recorded(seqs, rng, last_only=False):
+        kinds.append(last_only)
+        return masked(seqs, rng, last_only)
+
+    monkeypatch.setattr(model, "_masked", recorded)
+    model.fit(data, vectors)
+    assert model._validation_mode == "next_item"  # validation masks nothing: every call trains
+    assert len(kinds) == 3 * 50
+    share = np.mean(kinds)
+    if ratio in (0.0, 1.0):
+        assert share == ratio
+    else:  # 3 epochs x 50 batches, drawn per batch
+        assert 0.35 < share < 0.65, share
+
+
+def test_bert4rec_max_masked_scores_only_the_last_masked_items(world):
+    data, vectors, _ = world
+    model = _model("bert4rec", max_epochs=1, mask_prob=1.0, max_masked=2).fit(data, vectors)
+    seqs = [np.array([3, 5, 7, 2]), np.array([1]), np.array([6, 8, 9])]
+    ids, scored, labels = model._masked(seqs, np.random.default_rng(0))
+    real = ids != model.net.pad_id
+    assert (ids[real] == model.net.mask_id).all()  # every item stays masked in the input
+    assert labels.tolist() == [7, 2, 1, 8, 9]  # but only the last two of each are scored
+    assert scored[0].tolist() == [False, False, True, True]
+    # the epoch's loss denominator counts the scored items: E[min(Binomial(n, p), 2)]
+    model.params["mask_prob"] = 0.5
+    expected = (1 - 0.5**4 - 4 * 0.5**4) * 2 + 4 * 0.5**4 + 0.5 + (1 - 0.5**3 - 3 * 0.5**3) * 2
+    expected += 3 * 0.5**3
+    assert model._expected_masks(seqs, 1) == pytest.approx(expected)

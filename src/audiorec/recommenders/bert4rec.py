@@ -35,7 +35,11 @@ history plus a mask (leave-last-out splits have one validation item per user);
 ``auto`` picks ``study`` when some user qualifies. ``select_by: ndcg`` stops
 and picks the epoch by validation NDCG@10 of the full ranking instead (logged
 as a loss of -NDCG@10), as RecBole does; ``ndcg_with_history`` leaves the
-user's train items in that ranking, as RecBole's sequential models do. Prediction feeds the last
+user's train items in that ranking, as RecBole's sequential models do.
+``next_item_ratio`` turns that share of training batches into next-item
+samples (each sequence's last item masked alone, the batch's loss its own
+mean), and ``max_masked`` scores only a sequence's last that many masked
+items: both as RecBole 1.2 trains, neither in the study. Prediction feeds the last
 ``predict_window - 1`` known items plus a mask (the study: 49 + 1).
 
 The cross-entropy is computed in chunks of masked positions under activation
@@ -49,6 +53,7 @@ import logging
 
 import numpy as np
 import torch
+from scipy.stats import binom
 from torch import nn
 from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
@@ -157,6 +162,19 @@ class BERT4Rec(TrainedRecommender):
             description="last: each user's most recent max_len items (the study); all: the whole history, cut into consecutive max_len windows; random_prefix: each epoch, the history up to a random point (RecBole's every-prefix training, sampled); every_prefix: every epoch, the history up to every point (RecBole's training data)",
         ),
         "mask_prob": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.2},
+        "next_item_ratio": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "default": 0,
+            "description": "share of training batches that mask only each sequence's last item instead of random ones (RecBole's ft_ratio, 0.5 in RecBole 1.2; the study: 0)",
+        },
+        "max_masked": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "default": None,
+            "description": "score at most a sequence's last max_masked masked items (the others stay masked in the input), as RecBole does with int(mask_ratio x max_len); null: all of them (the study)",
+        },
         "batching": choice(
             "by_length",
             "random",
@@ -260,13 +278,28 @@ class BERT4Rec(TrainedRecommender):
         ends = rng.integers(np.minimum(lengths, 2), lengths + 1)
         return [s[max(0, e - size) : e] for s, e in zip(self._train_seqs, ends, strict=True)]
 
-    def _masked(self, seqs: list[np.ndarray], rng: np.random.Generator):
+    def _masked(self, seqs: list[np.ndarray], rng: np.random.Generator, last_only: bool = False):
+        """Masked input ids, the positions scored and their items.
+
+        ``last_only`` masks each sequence's last item alone, a next-item
+        sample of the kind RecBole mixes in (``next_item_ratio``). With
+        ``max_masked`` only a sequence's last that many masked positions are
+        scored; the earlier ones stay masked in the input, as in RecBole.
+        """
         ids = _padded(seqs, self.net.pad_id)
         real = ids != self.net.pad_id
-        mask = (rng.random(ids.shape) < self.params["mask_prob"]) & real
-        labels = ids[mask]
+        if last_only:
+            mask = np.zeros_like(real)
+            mask[np.arange(len(ids)), real.sum(1) - 1] = True
+        else:
+            mask = (rng.random(ids.shape) < self.params["mask_prob"]) & real
+        scored = mask
+        if self.params["max_masked"] is not None:
+            from_end = np.cumsum(mask[:, ::-1], axis=1)[:, ::-1]  # masked here or later
+            scored = mask & (from_end <= self.params["max_masked"])
+        labels = ids[scored]
         ids = np.where(mask, self.net.mask_id, ids)
-        return torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(labels)
+        return torch.from_numpy(ids), torch.from_numpy(scored), torch.from_numpy(labels)
 
     def _validation(self, data, hist) -> list[tuple]:
         p = self.params
@@ -364,13 +397,16 @@ class BERT4Rec(TrainedRecommender):
         seqs = self._epoch_sequences(rng)
         batches = self._batches(seqs, rng)
         per_batch = self._expected_masks(seqs, len(batches))
+        ratio = self.params["next_item_ratio"]
         total, n = 0.0, 0
         for batch in batches:
-            ids, mask, labels = self._masked([seqs[i] for i in batch], rng)
+            # no draw at ratio 0, so that seeds give the batches they gave before the option
+            last_only = bool(ratio) and rng.random() < ratio
+            ids, mask, labels = self._masked([seqs[i] for i in batch], rng, last_only)
             if len(labels) == 0:
                 continue
             loss_sum, count = self._masked_loss(ids, mask, labels)
-            scale = per_batch or count
+            scale = count if last_only else per_batch or count
             total += step(optimizer, loss_sum / scale) * scale
             n += count
         return total / max(n, 1)
@@ -384,7 +420,13 @@ class BERT4Rec(TrainedRecommender):
         """
         if self.params["loss_norm"] == "batch" or not n_batches:
             return None
-        return self.params["mask_prob"] * sum(len(s) for s in seqs) / n_batches
+        p, cap = self.params["mask_prob"], self.params["max_masked"]
+        lengths, counts = np.unique([len(s) for s in seqs], return_counts=True)
+        if cap is None:
+            per_seq = p * lengths
+        else:  # E[min(X, cap)] for X ~ Binomial(length, p) = sum of P(X >= j), j = 1..cap
+            per_seq = binom.sf(np.arange(cap)[:, None], lengths[None, :], p).sum(0)
+        return float(per_seq @ counts) / n_batches
 
     def _val_ndcg(self) -> float:
         """Validation NDCG@10 of the full ranking, train items removed as the workflow ranks.
