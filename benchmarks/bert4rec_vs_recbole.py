@@ -18,7 +18,9 @@ ranking), the best epoch kept. audiorec's side takes these as options
 (`train_windows: every_prefix`, `batch_size`, `select_by: ndcg`, `patience`,
 `lr_patience`); `--ours-params` overrides them, e.g. with the study's
 defaults. Where the implementations still differ: RecBole's prefixes run
-from one item to all but the last, audiorec's from two items to all;
+from one item to all but the last, audiorec's from two items to all (a
+one-item prefix adds nothing to RecBole's loss, which drops masked position
+0);
 RecBole's validation ranking keeps the user's train items, audiorec's
 removes them (`select_by: ndcg_with_history` keeps them; on three seeds it
 stopped earlier, with a lower test NDCG@10 each time with history removed and
