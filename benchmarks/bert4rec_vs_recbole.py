@@ -9,7 +9,14 @@
 RecBole runs in its own environment (.venv-recbole) and builds the split:
 each user's last interaction (by time) is the test item, the second last the
 validation item. Those pairs are exported, and audiorec trains on the rest,
-so both models see exactly the same split. Both follow RecBole's recipe:
+so both models see exactly the same split. The rest is ordered as RecBole
+orders it (``--ties recbole``): RecBole's ml-100k settings normalise
+timestamps to [0, 1] and store them in float32, so interactions about a
+second apart tie, and its stable sort keeps ties in file order. Ordered by
+timestamp with ties by item id, audiorec's reader's rule (``--ties item``,
+every audiorec run before 2026-11-30 15:00), 940 of the 943 users' sequences
+come out in another order than RecBole's, and the validation item is not the
+last item of the test input for 282 users. Both follow RecBole's recipe:
 hidden 64, 2 layers, 2 heads, feed-forward 256, dropout 0.2, mask ratio 0.2,
 at most 50 items, Adam 1e-3 without a schedule, full softmax, every prefix of
 every training sequence once per epoch (97,171 here) in batches of 2,048,
@@ -259,6 +266,13 @@ def ours_side(args) -> dict:
     raw.columns = [c.split(":")[0] for c in raw.columns]
     raw = raw.rename(columns={"item_id": "track_id"})
     raw["user_id"], raw["track_id"] = raw["user_id"].astype(str), raw["track_id"].astype(str)
+    if args.ties == "recbole":
+        # RecBole's order: min-max normalised float32 times (ties about a second wide), then file order
+        t = raw["timestamp"].to_numpy(np.float64)
+        key = ((t - t.min()) / (t.max() - t.min())).astype(np.float32)
+        position = np.empty(len(t), dtype=np.int64)
+        position[np.lexsort((np.arange(len(t)), key))] = np.arange(len(t))
+        raw["timestamp"] = position  # unique, so audiorec's own tie-breaking never applies
     raw["timestamp"] = pd.to_datetime(raw["timestamp"], unit="s")
     folder = Path(args.folder)
     held = {p: pd.read_parquet(folder / f"{p}.parquet").astype(str) for p in ("val", "test")}
@@ -297,6 +311,10 @@ def ours_side(args) -> dict:
     train_seconds = time.perf_counter() - started
     history = data.history("train", "val")
     users = data.users_of("test")
+    val = data.frames["val"].query("iidx >= 0")  # RecBole's second-last item of each user
+    val_last = sum(
+        int(history.sequence(u)[-1] == i) for u, i in zip(val.uidx, val.iidx, strict=True)
+    )
     result = {}
     for label, exclude in (("history removed", history.matrix), ("history kept", None)):
         r = rank(lambda b: model.score(b, history), users, exclude, data.matrix("test"), k=10)
@@ -319,6 +337,7 @@ def ours_side(args) -> dict:
         "peak_rss_mb": peak_rss_mb(),
         "training sequences per epoch": len(model._epoch_sequences(np.random.default_rng(0))),
         "split": {p: len(d) for p, d in data.frames.items()},
+        "validation item last in the test input": f"{val_last} of {len(val)} users",
     }
 
 
@@ -355,6 +374,16 @@ def main() -> None:
         "--malloc",
         help="allocator library preloaded (LD_PRELOAD) into both sides, "
         "e.g. /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4",
+    )
+    ap.add_argument(
+        "--ties",
+        choices=["recbole", "item"],
+        default="recbole",
+        help="order of a user's interactions on audiorec's side: recbole: RecBole's own "
+        "(its ml-100k settings normalise timestamps to [0, 1] in float32, so times about a "
+        "second apart tie, and its stable sort keeps ties in file order), so that both "
+        "train and predict on the same sequences; item: by timestamp, ties by item id, "
+        "audiorec's reader's own order (every audiorec row measured before 2026-11-30 15:00)",
     )
     ap.add_argument("--side", choices=["recbole", "ours"], help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
@@ -407,6 +436,7 @@ def main() -> None:
         recbole = [recbole_py, "--side", "recbole", "--export", *seed, "--epochs"]
         ours = [sys.executable, "--side", "ours", "--epochs", str(args.ours_epochs)]
         ours += ["--inter", str(inter), "--ours-params", args.ours_params, "--seed", str(args.seed)]
+        ours += ["--ties", args.ties]
         budget = ["--budget", str(args.recbole_budget)]
         if args.together:  # split first, then both trainings at once
             result(*start(*recbole, "0"))
