@@ -306,7 +306,9 @@ def ours_side(args) -> dict:
         "lr_patience": args.epochs,  # no schedule, as RecBole
         **json.loads(args.ours_params),
     }
-    model = recommenders.get("bert4rec")(params, seed=args.seed, variant="random")
+    model = recommenders.get("bert4rec")(
+        params, seed=args.seed, variant="random", checkpoint=args.checkpoint
+    )
     started = time.perf_counter()
     model.fit(data, None)
     train_seconds = time.perf_counter() - started
@@ -333,7 +335,12 @@ def ours_side(args) -> dict:
         if len(epochs) < args.epochs
         else f"epoch limit ({args.epochs})",
         "seconds_per_epoch": sum(e["seconds"] for e in epochs) / len(epochs),
-        "train_seconds": train_seconds,
+        "train_seconds": train_seconds,  # this process's only, when resumed
+        **(
+            {"resumed after epoch": model.progress.resumed_after}
+            if model.progress.resumed_after
+            else {}
+        ),
         **result,
         "peak_rss_mb": peak_rss_mb(),
         "training sequences per epoch": len(model._epoch_sequences(np.random.default_rng(0))),
@@ -393,6 +400,11 @@ def main() -> None:
     ap.add_argument("--anomaly", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--export", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--inter", help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--checkpoint",
+        help="(ours side) file audiorec saves its state to each epoch; a run killed and "
+        "started again with the same settings resumes from it",
+    )
     ap.add_argument(
         "--from-checkpoint", help="(recbole side) score a saved RecBole model instead of training"
     )

@@ -137,6 +137,7 @@ def test_resuming_after_a_kill_gives_the_uninterrupted_result(world, name, tmp_p
         return [(h["epoch"], h["train_loss"], h["val_loss"]) for h in model.progress.history]
 
     assert losses(resumed) == losses(whole)
+    assert (whole.progress.resumed_after, resumed.progress.resumed_after) == (0, 3)
     for (k, a), (_, b) in zip(
         whole.net.state_dict().items(), resumed.net.state_dict().items(), strict=True
     ):
@@ -153,6 +154,7 @@ def test_checkpoint_of_other_settings_is_not_resumed(world, tmp_path):
         {**FAST, "max_epochs": 2, "margin": 0.5}, seed=0, variant="finetune", checkpoint=str(ckpt)
     ).fit(data, vectors)
     assert len(other.progress.history) == 2  # trained afresh, not resumed at epoch 2
+    assert other.progress.resumed_after == 0
 
 
 def test_bert4rec_masking_and_windows(world):

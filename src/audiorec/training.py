@@ -104,6 +104,7 @@ class Progress:
     bad_epochs: int = 0
     history: list[dict] = field(default_factory=list)
     best_state: dict | None = None
+    resumed_after: int = 0  # epochs a checkpoint held when this process took over
 
 
 class Interrupted(RuntimeError):
@@ -167,6 +168,7 @@ def _train(module, train_epoch, val_loss, params, seed, checkpoint, after_epoch)
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
             progress = state["progress"]
+            progress.resumed_after = progress.epoch
             log.info("resuming from %s after epoch %d", path, progress.epoch)
         else:
             log.info("%s belongs to other settings or data; starting afresh", path)
