@@ -36,8 +36,8 @@ its training batches into next-item samples (`ft_ratio: 0.5` in its BERT4Rec
 defaults: each sequence's last item masked alone) and scores only the last
 10 masked items of a sequence, audiorec by default neither
 (`next_item_ratio: 0.5` and `max_masked: 10` do both; on three seeds of
-item-ordered sequences they lowered audiorec's NDCG@10 under both protocols:
-docs/benchmarks.md);
+item-ordered sequences and on seed 0 of RecBole's order they lowered
+audiorec's NDCG@10 under both protocols: docs/benchmarks.md);
 RecBole's output layer has BERT's masked-LM head and a bias, audiorec's is
 tied to the item table (`output_head: bert` adds them). Test users are
 scored by full ranking with their history left in the ranking (RecBole's
