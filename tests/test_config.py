@@ -76,6 +76,12 @@ def test_baseline_must_be_a_configured_run(demo):
         _check(demo)
 
 
+def test_unknown_ties_rule_names_its_key(demo):
+    demo["split"]["ties"] = "row"
+    with pytest.raises(ConfigError, match=r"split\.ties: 'row' is not one of \['item', 'file'\]"):
+        _check(demo)
+
+
 def test_dates_must_be_ordered(demo):
     demo["split"]["start_date"] = "2020-01-01"
     with pytest.raises(ConfigError, match=r"split\.start_date: must be before split\.test_date"):

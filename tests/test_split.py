@@ -85,7 +85,8 @@ def test_too_few_test_users_is_an_error():
         GlobalTimeSplitter(test_date="2020-03-01", start_date="2019-02-20").split(LOG)
 
 
-def test_split_job_with_a_generic_table_and_leave_last_out(tmp_path):
+@pytest.mark.parametrize("ties", ["item", "file"])
+def test_split_job_with_a_generic_table_and_leave_last_out(tmp_path, ties):
     """Any (user, item, time) table, own column names, ids from the audio folder."""
     from audiorec.config import validate_config
     from audiorec.data.readers import build_catalogue
@@ -99,6 +100,7 @@ def test_split_job_with_a_generic_table_and_leave_last_out(tmp_path):
         for u, items in {"a": [0, 1, 2, 3], "b": [4, 3, 2], "c": [1, 0]}.items()
         for d, i in enumerate(items, 1)
     ]
+    rows += [("d", 4, "2020-01-01"), ("d", 1, "2020-01-02"), ("d", 0, "2020-01-02")]
     pd.DataFrame(rows, columns=["listener", "song", "when"]).to_csv(
         tmp_path / "plays.csv", index=False
     )
@@ -113,7 +115,7 @@ def test_split_job_with_a_generic_table_and_leave_last_out(tmp_path):
                 "columns": {"user": "listener", "item": "song", "timestamp": "when"},
             },
             "backbones": {"mfcc": {"type": "mfcc"}},
-            "split": {"method": "leave_last_out"},
+            "split": {"method": "leave_last_out", "ties": ties},
             "recommenders": {"random": {"type": "random"}},
         }
     )
@@ -125,7 +127,78 @@ def test_split_job_with_a_generic_table_and_leave_last_out(tmp_path):
     run(cfg["dataset"], cfg["split"], str(tmp_path / "cat.parquet"), out)
     test = pd.read_parquet(out["test"])
     val = pd.read_parquet(out["val"])
-    assert sorted(zip(test.user_id, test.track_id, strict=True)) == [("a", "3"), ("b", "2")]
-    assert sorted(zip(val.user_id, val.track_id, strict=True)) == [("a", "2"), ("b", "3")]
+    # d heard 1 and 0 in the same instant, listed in that order
+    d_test, d_val = ("1", "0") if ties == "item" else ("0", "1")
+    assert sorted(zip(test.user_id, test.track_id, strict=True)) == [
+        ("a", "3"),
+        ("b", "2"),
+        ("d", d_test),
+    ]
+    assert sorted(zip(val.user_id, val.track_id, strict=True)) == [
+        ("a", "2"),
+        ("b", "3"),
+        ("d", d_val),
+    ]
     train = pd.read_parquet(out["train"])
     assert sorted(train[train.user_id == "c"].track_id) == ["0", "1"]  # too short to hold out
+
+
+# One user's plays where a second holds three new tracks, listed in the file
+# as t9, t1, t5: item order and file order disagree on every place.
+TIED = _events(
+    [
+        ("u", "t3", "2020-01-01 10:00:00"),
+        ("u", "t9", "2020-01-01 10:00:05"),
+        ("u", "t1", "2020-01-01 10:00:05"),
+        ("u", "t5", "2020-01-01 10:00:05"),
+        ("u", "t3", "2020-01-01 10:00:05"),  # a replay: not a new pair
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    "ties, sequence", [("item", ["t3", "t1", "t5", "t9"]), ("file", ["t3", "t9", "t1", "t5"])]
+)
+def test_same_instant_pairs_follow_the_ties_rule(ties, sequence):
+    pairs = collapse_pairs(TIED, ties=ties).sort_values("order")
+    assert pairs.track_id.tolist() == sequence
+    assert pairs.order.tolist() == [0, 1, 2, 3]
+    s = LeaveLastOutSplitter(ties=ties).split(TIED)
+    assert s.test.track_id.tolist() == sequence[-1:]
+    assert s.val.track_id.tolist() == sequence[-2:-1]
+
+
+def test_file_ties_do_not_depend_on_the_index_of_the_frame():
+    shuffled_index = TIED.set_axis([40, 3, 17, 8, 1])
+    pairs = collapse_pairs(shuffled_index, ties="file").sort_values("order")
+    assert pairs.track_id.tolist() == ["t3", "t9", "t1", "t5"]
+
+
+def test_sequences_keep_the_split_order_across_its_parts():
+    """BERT4Rec's input (History of train + val) reads the split's order."""
+    from audiorec.data.interactions import index_split
+
+    v = [
+        ("v", t, f"2020-01-0{d}") for d, t in enumerate(["t1", "t3", "t5", "t7", "t9", "x", "y"], 1)
+    ]
+    log = pd.concat([TIED, _events([("u", "t7", "2020-01-02"), *v])])  # v makes all train items
+    for ties in ("item", "file"):
+        data = index_split(LeaveLastOutSplitter(ties=ties).split(log))
+        seq = data.items[data.history("train", "val").sequence(data.users.get_loc("u"))]
+        want = ["t3", "t1", "t5", "t9"] if ties == "item" else ["t3", "t9", "t1", "t5"]
+        assert seq.tolist() == want  # t7, the last, is the test item
+
+
+def test_global_time_places_train_pairs_before_held_out_ones():
+    more = [("u", "t2", "2020-02-01"), ("w", "t2", "2020-01-01"), ("w", "t9", "2020-01-01")]
+    log = pd.concat([TIED, _events([*more, ("w", "t1", "2020-02-02")])])
+    s = GlobalTimeSplitter(test_date="2020-01-15", ties="file").split(log)
+    train_u = s.train[s.train.user_id == "u"].sort_values("order")
+    assert train_u.track_id.tolist() == ["t3", "t9", "t1", "t5"]
+    held = pd.concat([s.val, s.test]).set_index(["user_id", "track_id"])["order"]
+    assert held[("u", "t2")] == 4 and held[("w", "t1")] == 2
+
+
+def test_unknown_ties_rule_is_refused():
+    with pytest.raises(ValueError, match="'time' is not one of item, file"):
+        LeaveLastOutSplitter(ties="time")

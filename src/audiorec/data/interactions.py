@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from audiorec.splits.base import COUNT, ITEM, TIME, USER, Split
+from audiorec.splits.base import COUNT, ITEM, ORDER, TIME, USER, Split
 
 
 @dataclass
@@ -23,7 +23,7 @@ class IndexedSplit:
     items: pd.Index
     frames: dict[
         str, pd.DataFrame
-    ]  # per part: uidx, iidx (-1 if not a train item), timestamp, count
+    ]  # per part: uidx, iidx (-1 if not a train item), timestamp, count, order if the split gave it
     matrices: dict[str, sp.csr_matrix] = field(default_factory=dict)
 
     @property
@@ -69,7 +69,8 @@ class History:
     """Known items per user: a binary matrix, and sequences ordered by first listen.
 
     KNN needs the matrix, sequential models the order; both come from the same
-    pairs (ties in time are broken by item index, so the order is deterministic).
+    pairs. Same-instant pairs follow the split's `order` column (its `ties`
+    rule), or item index for splits made without one.
     """
 
     def __init__(self, data: IndexedSplit, parts: tuple[str, ...]):
@@ -84,7 +85,8 @@ class History:
         frames = [self.data.frames[p] for p in self.parts]
         f = pd.concat(frames) if len(frames) > 1 else frames[0]
         f = f[f["iidx"] >= 0].drop_duplicates(["uidx", "iidx"])
-        order = np.lexsort((f["iidx"].to_numpy(), f[TIME].to_numpy(), f["uidx"].to_numpy()))
+        tie = f[ORDER] if all(ORDER in fr for fr in frames) else f["iidx"]
+        order = np.lexsort((tie.to_numpy(), f[TIME].to_numpy(), f["uidx"].to_numpy()))
         self._items = f["iidx"].to_numpy()[order].astype(np.int64)
         counts = np.bincount(f["uidx"].to_numpy(), minlength=self.data.n_users)
         self._indptr = np.concatenate([[0], np.cumsum(counts)])
@@ -117,4 +119,6 @@ def index_split(split: Split, user_col: str = USER, item_col: str = ITEM) -> Ind
                 COUNT: df[COUNT].to_numpy() if COUNT in df else np.ones(len(df), np.int64),
             }
         )
+        if ORDER in df:
+            frames[name][ORDER] = df[ORDER].to_numpy()
     return IndexedSplit(users=users, items=items, frames=frames)

@@ -16,5 +16,6 @@ def from_config(spec: dict):
             end_date=spec["end_date"],
             val_fraction=spec["val_fraction"],
             seed=spec["seed"],
+            ties=spec["ties"],
         )
-    return LeaveLastOutSplitter(min_user_items=spec["min_user_items"])
+    return LeaveLastOutSplitter(min_user_items=spec["min_user_items"], ties=spec["ties"])

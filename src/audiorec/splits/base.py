@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 USER, ITEM, TIME, COUNT = "user_id", "track_id", "timestamp", "count"
+ORDER = "order"  # a pair's place in its user's sequence, comparable across the parts of a split
+
+# How pairs first heard at the same instant are ordered: by item id, so that a
+# split does not depend on the file's row order, or in the log's row order, as
+# RecBole's and most sequential-recommendation code's stable sorts keep them.
+TIES = ("item", "file")
 
 
 @dataclass
@@ -21,17 +28,45 @@ class Split:
         return {"train": self.train, "val": self.val, "test": self.test}
 
 
+def check_ties(ties: str) -> str:
+    if ties not in TIES:
+        raise ValueError(f"split ties: {ties!r} is not one of {', '.join(TIES)}")
+    return ties
+
+
 def collapse_pairs(
-    events: pd.DataFrame, user_col: str = USER, item_col: str = ITEM, time_col: str = TIME
+    events: pd.DataFrame,
+    user_col: str = USER,
+    item_col: str = ITEM,
+    time_col: str = TIME,
+    ties: str = "item",
 ) -> pd.DataFrame:
-    """One row per (user, item): first timestamp and number of events, sorted by user, item."""
-    grouped = events.groupby([user_col, item_col], observed=True, sort=True)[time_col]
+    """One row per (user, item): first timestamp, number of events and sequence place.
+
+    Rows are sorted by user, item. ``order`` ranks a user's pairs by first
+    listen, same-instant pairs by the `ties` rule; sequential models and the
+    leave-last-out split read the sequence from it, so the rule is applied once.
+    """
+    check_ties(ties)
+    cols = events[[user_col, item_col, time_col]].reset_index(drop=True)
+    grouped = cols.groupby([user_col, item_col], observed=True, sort=True)[time_col]
     out = grouped.agg(["min", "size"]).reset_index()
     out.columns = [user_col, item_col, time_col, COUNT]
     for col in (user_col, item_col):
         if isinstance(out[col].dtype, pd.CategoricalDtype):
             out[col] = out[col].astype(str)
     out[COUNT] = out[COUNT].astype("int64")
+    # integer keys: pandas sorts of tens of millions of string rows are slow
+    if ties == "file":  # the first row in the file among the pair's earliest events
+        tie = grouped.idxmin().to_numpy()
+    else:
+        tie = pd.factorize(out[item_col], sort=True)[0]
+    user = pd.factorize(out[user_col])[0]  # rows are grouped by user, so codes ascend
+    ranked = np.lexsort((tie, out[time_col].to_numpy(), user))
+    place = np.empty(len(out), np.int64)
+    place[ranked] = np.arange(len(out))
+    first = np.flatnonzero(np.r_[True, user[1:] != user[:-1]])
+    out[ORDER] = place - first[user]
     return out
 
 

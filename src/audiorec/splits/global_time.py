@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from audiorec.splits.base import ITEM, TIME, USER, Split, collapse_pairs
+from audiorec.splits.base import ITEM, TIME, USER, Split, check_ties, collapse_pairs
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,10 @@ class GlobalTimeSplitter:
         user_col: str = USER,
         item_col: str = ITEM,
         time_col: str = TIME,
+        ties: str = "item",
     ):
         self.test_date = pd.Timestamp(test_date)
+        self.ties = check_ties(ties)
         self.start_date = pd.Timestamp(start_date) if start_date else None
         self.end_date = pd.Timestamp(end_date) if end_date else None
         self.val_fraction = val_fraction
@@ -52,9 +54,11 @@ class GlobalTimeSplitter:
         events = events[keep]
         before = (events[t] < self.test_date).to_numpy()
 
-        pairs = collapse_pairs(events, u, i, t)
+        # a train pair's place among all of its user's pairs is its place among
+        # the train pairs: every pair ahead of it was first heard no later
+        pairs = collapse_pairs(events, u, i, t, self.ties)
         test = pairs[pairs[t] >= self.test_date]
-        train = collapse_pairs(events[before], u, i, t)
+        train = collapse_pairs(events[before], u, i, t, self.ties)
         if train.empty:
             raise ValueError(
                 f"no events between the start date and the test date {self.test_date.date()}"
