@@ -105,11 +105,15 @@ def test_cpu_dropout_is_dropout():
     assert torch.equal(y.grad, (out != 0).float() * 2)  # gradients flow through survivors only
 
 
-def test_training_attention_matches_sdpa_without_dropout():
+@pytest.mark.parametrize("per_query", [False, True])
+def test_training_attention_matches_sdpa_without_dropout(per_query):
     g = torch.Generator().manual_seed(0)
     q, k, v = (torch.randn(3, 2, 5, 4, generator=g) for _ in range(3))
     keep = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]], dtype=torch.bool)
     keep = keep[:, None, None, :]
+    if per_query:  # packed rows: each query its own keys (two segments in row 1)
+        keep = keep.expand(-1, -1, 5, -1).clone()
+        keep[1, 0, :2, 2:] = keep[1, 0, 2:, :2] = False
     # the CPU training path (explicit softmax, dropout of the weights) with nothing dropped
     manual = attention(q, k, v, keep, 1e-9, True)
     sdpa = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=keep)

@@ -33,7 +33,7 @@ def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
 
 
 def attention(q, k, v, keep: torch.Tensor, p: float, training: bool) -> torch.Tensor:
-    """Softmax attention of q (B, heads, M, d) over k, v (B, heads, L, d) where keep (B, 1, 1, L)."""
+    """Softmax attention of q (B, heads, M, d) over k, v (B, heads, L, d) where keep (B, 1, 1 or M, L)."""
     if not training or p == 0 or q.device.type != "cpu":
         return F.scaled_dot_product_attention(
             q, k, v, attn_mask=keep, dropout_p=p if training else 0.0
@@ -59,7 +59,7 @@ class BertLayer(nn.Module):
     def forward(
         self, x: torch.Tensor, keep: torch.Tensor, where: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """x (B, L, H), keep (B, 1, 1, L) True for real items.
+        """x (B, L, H), keep (B, 1, 1, L) True for real items, or (B, 1, L, L) per query.
 
         ``where`` (B, M) picks M positions per sequence: the result is then
         (B, M, H), the full layer's output at those positions.
@@ -73,6 +73,8 @@ class BertLayer(nn.Module):
         if where is not None:
             q = q.gather(2, where[:, None, :, None].expand(-1, q.shape[1], -1, q.shape[3]))
             residual = x.gather(1, where[..., None].expand(-1, -1, h))
+            if keep.shape[2] > 1:
+                keep = keep.gather(2, where[:, None, :, None].expand(-1, 1, -1, n))
         p, training = self.dropout, self.training
         context = attention(q, k, v, keep, p, training).transpose(1, 2).reshape(b, q.shape[2], h)
         x = self.attn_norm(residual + dropout(self.attn_out(context), p, training))
@@ -85,13 +87,22 @@ class BertEncoder(nn.Module):
         self.layers = nn.ModuleList(BertLayer(hidden, heads, ffn, dropout) for _ in range(layers))
 
     def forward(
-        self, x: torch.Tensor, pad: torch.Tensor, rows: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        pad: torch.Tensor,
+        rows: torch.Tensor | None = None,
+        segments: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """x (B, L, H), pad (B, L) True at padding; (B, L, H) or, given rows (B, L) bool, (rows.sum(), H).
 
         With ``rows`` the result is ``full[rows]``, in the same row-major order.
+        ``segments`` (B, L) confines attention to positions of the same value
+        (packed rows: one value per sequence, another for the padding).
         """
-        keep = ~pad[:, None, None, :]
+        if segments is None:
+            keep = ~pad[:, None, None, :]
+        else:
+            keep = (segments[:, :, None] == segments[:, None, :])[:, None]
         *inner, last = self.layers
         for layer in inner:
             x = layer(x, keep)

@@ -28,6 +28,8 @@ change the objective, each batch's summed loss is divided by the number of
 masked items a batch holds on average over the epoch, not by its own count
 (``loss_norm: epoch``): a masked item then weighs what it weighs in shuffled
 batches (``batching: random``), rather than more in a batch of short sequences.
+Shuffled batches are packed (``_packing``: short sequences share a row,
+attending only within themselves), which spares their padding exactly.
 Validation (``validation: study``): the validation-period sequences of users
 with at least ``val_min_items`` (10) of them, masked the same way (masks fixed
 across epochs); ``next_item`` predicts each validation item from the train
@@ -61,6 +63,7 @@ from torch.utils.checkpoint import checkpoint
 from audiorec.evaluation.metrics import from_hits
 from audiorec.evaluation.ranking import rank
 from audiorec.recommenders._bert_encoder import BertEncoder, dropout
+from audiorec.recommenders._packing import pack
 from audiorec.recommenders._trained import TrainedRecommender
 from audiorec.registry import choice
 from audiorec.training import epoch_rng, step, summary, train
@@ -123,13 +126,25 @@ class _Bert(nn.Module):
         return torch.addmm(self.out_bias[: table.shape[0]], self.head(hidden), table.T)
 
     def encode(
-        self, ids: torch.Tensor, table: torch.Tensor | None = None, rows: torch.Tensor | None = None
+        self,
+        ids: torch.Tensor,
+        table: torch.Tensor | None = None,
+        rows: torch.Tensor | None = None,
+        packed: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """Hidden states (B, L, H), or only those at ``rows`` (B, L) bool, as (rows.sum(), H)."""
+        """Hidden states (B, L, H), or only those at ``rows`` (B, L) bool, as (rows.sum(), H).
+
+        ``packed`` (segments, positions), both (B, L), for rows that hold
+        several sequences (``_packing``).
+        """
         table = self.table() if table is None else table
         pad = ids == self.pad_id
-        x = table[ids] + self.positions.weight[: ids.shape[1]] + self.token_type
-        return self.encoder(dropout(self.norm(x), self.p_drop, self.training), pad, rows)
+        if packed is None:
+            segments, places = None, self.positions.weight[: ids.shape[1]]
+        else:
+            segments, places = packed[0], self.positions(packed[1])
+        x = table[ids] + places + self.token_type
+        return self.encoder(dropout(self.norm(x), self.p_drop, self.training), pad, rows, segments)
 
     def encode_last(self, ids: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
         """Hidden state (B, H) at each sequence's last item (the mask, when predicting)."""
@@ -178,7 +193,7 @@ class BERT4Rec(TrainedRecommender):
         "batching": choice(
             "by_length",
             "random",
-            description="by_length: batches of sequences of similar length (little padding); random: plain shuffled batches (the study's and RecBole's)",
+            description="by_length: batches of sequences of similar length (little padding); random: plain shuffled batches (the study's and RecBole's), packed so that short sequences share rows",
         ),
         "loss_norm": choice(
             "epoch",
@@ -363,12 +378,14 @@ class BERT4Rec(TrainedRecommender):
                 total = total + block(h, y, table)
         return total
 
-    def _masked_loss(self, ids, mask, labels) -> tuple[torch.Tensor, int]:
+    def _masked_loss(self, ids, mask, labels, packed=None) -> tuple[torch.Tensor, int]:
         dev = self.device
         ids, mask, labels = ids.to(dev), mask.to(dev), labels.to(dev)
+        if packed is not None:
+            packed = tuple(t.to(dev) for t in packed)
         with self._autocast():
             table = self.net.table()
-            h = self.net.encode(ids, table, mask)
+            h = self.net.encode(ids, table, mask, packed)
             return self._ce(h, labels, table), len(labels)
 
     def _batches(self, seqs: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
@@ -405,7 +422,10 @@ class BERT4Rec(TrainedRecommender):
             ids, mask, labels = self._masked([seqs[i] for i in batch], rng, last_only)
             if len(labels) == 0:
                 continue
-            loss_sum, count = self._masked_loss(ids, mask, labels)
+            packed = None
+            if self.params["batching"] == "random":  # by_length batches have little padding to save
+                ids, mask, labels, *packed = pack(ids, mask, labels, self.net.pad_id)
+            loss_sum, count = self._masked_loss(ids, mask, labels, packed)
             scale = count if last_only else per_batch or count
             total += step(optimizer, loss_sum / scale) * scale
             n += count
