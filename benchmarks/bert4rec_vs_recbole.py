@@ -19,9 +19,11 @@ come out in another order than RecBole's, and the validation item is not the
 last item of the test input for 282 users. Both follow RecBole's recipe:
 hidden 64, 2 layers, 2 heads, feed-forward 256, dropout 0.2, mask ratio 0.2,
 at most 50 items, Adam 1e-3 without a schedule, full softmax, every prefix of
-every training sequence once per epoch (97,171 here) in batches of 2,048,
-early stopping after 10 epochs without a better validation NDCG@10 (full
-ranking), the best epoch kept. audiorec's side takes these as options
+every training sequence once per epoch (97,171 here) in shuffled batches of
+2,048 (audiorec's default since 2026-11-30; its earlier runs grouped
+sequences by length, `batching: by_length`), early stopping after 10
+epochs without a better validation NDCG@10 (full ranking), the best epoch
+kept. audiorec's side takes these as options
 (`train_windows: every_prefix`, `batch_size`, `select_by: ndcg`, `patience`,
 `lr_patience`); `--ours-params` overrides them, e.g. with the study's
 defaults. Where the implementations still differ: RecBole's prefixes run

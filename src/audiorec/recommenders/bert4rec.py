@@ -22,14 +22,17 @@ cost of one sequence per user per epoch; ``every_prefix`` trains on all those
 prefixes every epoch, RecBole's training data), each masked with
 probability 0.2, full-softmax cross-entropy on the masked positions, batches
 of 128 sequences, Adam, plateau schedule, early stopping on validation loss.
-Batches group sequences of similar length (sorted within pools of 50 batches,
-then shuffled), which spares most padding; so that this grouping does not
-change the objective, each batch's summed loss is divided by the number of
+Batches are shuffled, as the study's and RecBole's are, and packed
+(``_packing``: short sequences share a row, each attending only within
+itself), which spares their padding exactly. ``batching: by_length`` groups
+sequences of similar length instead (sorted within pools of 50 batches, then
+shuffled), audiorec's default before packing, which on MovieLens-100k left
+seeds on an early validation plateau that shuffled batches escape
+(docs/benchmarks.md). Each batch's summed loss is divided by the number of
 masked items a batch holds on average over the epoch, not by its own count
-(``loss_norm: epoch``): a masked item then weighs what it weighs in shuffled
-batches (``batching: random``), rather than more in a batch of short sequences.
-Shuffled batches are packed (``_packing``: short sequences share a row,
-attending only within themselves), which spares their padding exactly.
+(``loss_norm: epoch``), so that in length-grouped batches a masked item
+weighs what it weighs in shuffled ones, rather than more in a batch of short
+sequences.
 Validation (``validation: study``): the validation-period sequences of users
 with at least ``val_min_items`` (10) of them, masked the same way (masks fixed
 across epochs); ``next_item`` predicts each validation item from the train
@@ -191,9 +194,9 @@ class BERT4Rec(TrainedRecommender):
             "description": "score at most a sequence's last max_masked masked items (the others stay masked in the input), as RecBole does with int(mask_ratio x max_len); null: all of them (the study)",
         },
         "batching": choice(
-            "by_length",
             "random",
-            description="by_length: batches of sequences of similar length (little padding); random: plain shuffled batches (the study's and RecBole's), packed so that short sequences share rows",
+            "by_length",
+            description="random: shuffled batches (the study's and RecBole's), packed so that short sequences share rows; by_length: batches of sequences of similar length (audiorec's default before packing)",
         ),
         "loss_norm": choice(
             "epoch",
@@ -389,12 +392,11 @@ class BERT4Rec(TrainedRecommender):
             return self._ce(h, labels, table), len(labels)
 
     def _batches(self, seqs: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
-        """Random batches of sequences of similar length, so little of a batch is padding.
+        """The epoch's batches: every sequence once (one per user, unless ``train_windows: all`` cuts several).
 
-        Sequences are shuffled, sorted by length within pools of 50 batches,
-        cut into batches, and the batches shuffled: every sequence once per
-        epoch (one per user, unless ``train_windows: all`` cuts several).
-        ``batching: random`` keeps the shuffled order.
+        ``random``: the shuffled order cut into batches. ``by_length``: the
+        shuffled sequences sorted by length within pools of 50 batches, cut
+        into batches, and the batches shuffled, so little of a batch is padding.
         """
         lengths = np.array([len(s) for s in seqs])
         order = rng.permutation(len(lengths))
