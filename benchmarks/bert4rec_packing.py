@@ -26,25 +26,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from bert4rec_step import SIZE
+from bert4rec_step import SIZE, recipe
 
 from audiorec.recommenders._packing import pack
 from audiorec.recommenders.bert4rec import BERT4Rec, _Bert
 
 
 def model(batching: str) -> BERT4Rec:
-    params = {
-        "random_dim": SIZE["hidden"],
-        "layers": SIZE["layers"],
-        "heads": SIZE["heads"],
-        "ffn": SIZE["ffn"],
-        "dropout": SIZE["dropout"],
-        "max_len": 50,
-        "batch_size": 2048,
-        "train_windows": "every_prefix",
-        "batching": batching,
-    }
-    m = BERT4Rec(params, seed=0, variant="random")
+    m = BERT4Rec(recipe(batching=batching), seed=0, variant="random")
     m._n_items = SIZE["items"]
     torch.manual_seed(0)
     m.net = _Bert(torch.randn(SIZE["items"], SIZE["hidden"]) * 0.02, True, m.params, 200).train()

@@ -55,6 +55,21 @@ class Reference(nn.Module):
         return F.cross_entropy(h @ table.T, labels)
 
 
+def recipe(**options) -> dict:
+    """audiorec's BERT4Rec options for SIZE on every-prefix batches of 2,048 (RecBole's benchmark)."""
+    return {
+        "random_dim": SIZE["hidden"],
+        "layers": SIZE["layers"],
+        "heads": SIZE["heads"],
+        "ffn": SIZE["ffn"],
+        "dropout": SIZE["dropout"],
+        "max_len": 50,
+        "batch_size": 2048,
+        "train_windows": "every_prefix",
+        **options,
+    }
+
+
 def batches(n: int, rng: np.random.Generator, model: BERT4Rec) -> list[tuple]:
     """n batches of masked every-prefix sequences, as audiorec's training builds them."""
     lengths = np.maximum(20, rng.lognormal(4.2, 0.9, 943).astype(int))  # ML-100k-like
@@ -70,17 +85,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    params = {
-        "random_dim": SIZE["hidden"],
-        "layers": SIZE["layers"],
-        "heads": SIZE["heads"],
-        "ffn": SIZE["ffn"],
-        "dropout": SIZE["dropout"],
-        "max_len": 50,
-        "batch_size": 2048,
-        "train_windows": "every_prefix",
-    }
-    ours = BERT4Rec(params, seed=0, variant="random")
+    ours = BERT4Rec(recipe(batching="by_length"), seed=0, variant="random")
     ours._n_items = SIZE["items"]
 
     items = torch.randn(SIZE["items"], SIZE["hidden"]) * 0.02
