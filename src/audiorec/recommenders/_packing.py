@@ -1,7 +1,7 @@
 """Several short sequences in one row, so shuffled batches do not pay for padding.
 
 A shuffled batch mixes long and short sequences; padded to its longest, a
-third of a batch of every-prefix sequences is padding, which the encoder
+quarter of a batch of every-prefix sequences is padding, which the encoder
 computes like any item. Packed, short sequences share rows: each position
 carries its sequence's number (``segments``) and its place in that sequence
 (``positions``), attention stays within a segment, and every sequence's hidden
