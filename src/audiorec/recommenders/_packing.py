@@ -57,22 +57,19 @@ def pack(ids: torch.Tensor, scored: torch.Tensor, labels: torch.Tensor, pad_id: 
     ids_np, scored_np = ids.numpy(), scored.numpy()
     real = ids_np != pad_id
     lengths = real.sum(1)
-    row, offset, n_rows = assign_rows(lengths, ids_np.shape[1])
-    original = ids_np.copy()
-    original[scored_np] = labels.numpy()
+    width = ids_np.shape[1]
+    row, offset, n_rows = assign_rows(lengths, width)
     seq, place = np.nonzero(real)
     cells = (row[seq], offset[seq] + place)
-    shape = (n_rows, ids_np.shape[1])
+    shape = (n_rows, width)
     out_ids = np.full(shape, pad_id, dtype=ids_np.dtype)
-    out_original = out_ids.copy()
     out_scored = np.zeros(shape, dtype=bool)
     segments = np.full(shape, -1, dtype=np.int64)
     positions = np.zeros(shape, dtype=np.int64)
-    out_ids[cells], out_original[cells] = ids_np[seq, place], original[seq, place]
-    out_scored[cells], segments[cells], positions[cells] = scored_np[seq, place], seq, place
-    return Packed(
-        *(
-            torch.from_numpy(a)
-            for a in (out_ids, out_scored, out_original[out_scored], segments, positions)
-        )
-    )
+    out_ids[cells], out_scored[cells] = ids_np[seq, place], scored_np[seq, place]
+    segments[cells], positions[cells] = seq, place
+    # labels follow the scored cells row by row: reorder them by their packed cell
+    s_seq, s_place = np.nonzero(scored_np)
+    packed_order = np.argsort(row[s_seq] * width + offset[s_seq] + s_place)
+    out = (out_ids, out_scored, labels.numpy()[packed_order], segments, positions)
+    return Packed(*(torch.from_numpy(np.ascontiguousarray(a)) for a in out))
