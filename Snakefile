@@ -1,17 +1,17 @@
 """audiorec: audio -> embeddings -> split -> recommenders -> significance-tested tables.
 
-snakemake --profile profiles/local                          # the embedded demo (config.yaml)
-snakemake --profile profiles/local --configfile presets/paper.yaml   # the study on Music4All-Onion
+snakemake --cores 2                                             # the embedded demo (config.yaml)
+snakemake --profile profiles/slurm --configfile presets/paper.yaml   # the study on a SLURM cluster
 """
 
 import os
 import sys
 
-# The Snakefile imports audiorec even where it is not installed; jobs do the
-# same through workflow/scripts/_src.py.
+# The Snakefile imports audiorec from this checkout, installed or not; jobs do
+# the same through workflow/scripts/_src.py.
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
-from audiorec.config import ConfigError, validate_config  # noqa: E402
+from audiorec.config import ConfigError, load_site, validate_config  # noqa: E402
 
 # A --configfile replaces the demo config instead of being merged into it, so
 # that a preset never inherits demo-only backbones or recommenders.
@@ -22,6 +22,8 @@ if not workflow.overwrite_configfiles:
 
 try:
     validate_config(config, schema=None)
+    # read here, so that a bad site file is refused before any job starts
+    SITE = load_site(config["site"], workflow.basedir)
 except ConfigError as err:
     raise WorkflowError(f"Invalid configuration: {err}") from None
 

@@ -8,7 +8,7 @@ ways to run an epoch's batches: ``by_length`` (audiorec's default: sequences
 of similar length together, padded to the batch's longest), shuffled and
 padded (``batching: random`` as audiorec ran it before packing; the
 reference) and shuffled and packed (``batching: random`` now: short
-sequences share rows, ``_packing``). Each step is a forward and backward
+sequences share rows, ``audiorec.sequences.packing``). Each step is a forward and backward
 pass and one Adam step on the same model; the three alternate batch by batch
 so that each sees the same machine state. The figures are milliseconds per
 training sequence and the share of computed positions that are padding.
@@ -28,15 +28,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from bert4rec_step import SIZE, recipe
 
-from audiorec.recommenders._packing import pack
-from audiorec.recommenders.bert4rec import BERT4Rec, _Bert
+from audiorec.networks.bert import BertNet
+from audiorec.recommenders.bert4rec import BERT4Rec
+from audiorec.sequences.packing import pack
 
 
 def model(batching: str) -> BERT4Rec:
     m = BERT4Rec(recipe(batching=batching), seed=0, variant="random")
     m._n_items = SIZE["items"]
     torch.manual_seed(0)
-    m.net = _Bert(torch.randn(SIZE["items"], SIZE["hidden"]) * 0.02, True, m.params, 200).train()
+    m.net = BertNet(torch.randn(SIZE["items"], SIZE["hidden"]) * 0.02, True, m.params, 200).train()
     return m
 
 

@@ -26,7 +26,8 @@ from torch import nn
 from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from audiorec.recommenders.bert4rec import BERT4Rec, _Bert
+from audiorec.networks.bert import BertNet
+from audiorec.recommenders.bert4rec import BERT4Rec
 
 SIZE = {"hidden": 64, "layers": 2, "heads": 2, "ffn": 256, "dropout": 0.2, "items": 1682}
 
@@ -89,7 +90,7 @@ def main() -> None:
     ours._n_items = SIZE["items"]
 
     items = torch.randn(SIZE["items"], SIZE["hidden"]) * 0.02
-    ours.net = _Bert(items.clone(), True, ours.params, max_positions=200).train()
+    ours.net = BertNet(items.clone(), True, ours.params, max_positions=200).train()
     ref = Reference(items.clone()).train()
     data = batches(args.batches + 1, np.random.default_rng(0), ours)
 

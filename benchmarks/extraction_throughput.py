@@ -176,7 +176,7 @@ def main() -> None:
     from audiorec import backbones
     from audiorec.audio.cache import write_shard
     from audiorec.audio.decode import decode
-    from audiorec.embeddings.extract import extract_shard
+    from audiorec.embeddings.driver import extract_shard
 
     device = args.device if (args.device == "cpu" or torch.cuda.is_available()) else "cpu"
     if device == "cpu":

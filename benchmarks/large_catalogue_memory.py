@@ -78,8 +78,8 @@ def one_model(args) -> dict:
 
     from audiorec import recommenders
     from audiorec.data.interactions import index_split
+    from audiorec.evaluation.per_user import evaluate
     from audiorec.splits import GlobalTimeSplitter
-    from audiorec.stages.train_evaluate import evaluate
 
     torch.set_num_threads(args.threads)
     events = synthetic_log(args.users, args.items, args.events_per_user, args.seed)

@@ -9,7 +9,7 @@ init" rows) beside popularity and random rankings. The study's global time
 split is applied within the month (train before the test date, new pairs of
 known users and tracks after it, users halved into validation and test), and
 every model is scored by full ranking on the test users, through the same
-code as the workflow's train_evaluate jobs.
+code as the workflow's train and evaluate jobs.
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ def main() -> None:
     from audiorec import recommenders
     from audiorec.data.interactions import index_split
     from audiorec.data.readers import read_log
+    from audiorec.evaluation.per_user import evaluate
     from audiorec.reporting.stats import t_interval
     from audiorec.splits import GlobalTimeSplitter, split_stats
-    from audiorec.stages.train_evaluate import evaluate
 
     torch.set_num_threads(args.threads)
     events = read_log(args.data)

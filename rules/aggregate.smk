@@ -12,8 +12,12 @@ rule aggregate:
         figure=f"{R}/figures/summary.png",
     params:
         significance=config["significance"],
-        baselines={name: spec["baseline"] for name, spec in config["recommenders"].items()},
+        baselines={name: spec["baseline"] for name, spec in RECOMMENDERS.items()},
         title=f"audiorec results ({config['preset']})",
+        code=code("aggregate"),
+    threads: 1
+    resources:
+        **fixed_resources({"runtime": 60}, mem_mb=scaled_memory(2000, 10)),
     log:
         f"{R}/logs/aggregate.log",
     conda:

@@ -1,12 +1,29 @@
-# Paths and per-wildcard lookups shared by the rules.
+# Paths, per-job settings and resources shared by the rules. Everything a job
+# reads from the config is looked up here with plain dict access (cheap enough
+# to plan thousands of jobs in seconds), and every job gets a `code` param: a
+# fingerprint of the code it runs (audiorec.code_version), so that editing a
+# module re-runs exactly the jobs that import it.
+
+import yaml
 
 from audiorec import backbones as backbone_registry
-from audiorec.config import NO_BACKBONE, backbone_sample_rate, runs, sample_rates
+from audiorec import code_version
+from audiorec import recommenders as recommender_registry
+from audiorec.planning import (
+    NO_BACKBONE,
+    backbone_sample_rate,
+    backbone_shards,
+    cache_shards_of,
+    runs,
+)
 
 R = config["results_dir"]
 DATA = config["dataset"]
-N_SHARDS = config["audio"]["n_shards"]
-SHARDS = list(range(N_SHARDS))
+N_CACHE_SHARDS = config["audio"]["n_shards"]
+BACKBONES = config["backbones"]
+RECOMMENDERS = config["recommenders"]
+RUNS = runs(config)
+SCRIPTS = os.path.join(workflow.basedir, "workflow", "scripts")
 
 
 wildcard_constraints:
@@ -22,28 +39,35 @@ def data_file(key):
     return os.path.join(DATA["root"], DATA[key])
 
 
-def backbone_spec(name):
-    return config["backbones"][name]
+def rate_of(backbone):
+    return backbone_sample_rate(BACKBONES[backbone])
 
 
-def rate_of(wildcards):
-    return backbone_sample_rate(backbone_spec(wildcards.backbone))
+def code(stage, plugin=None, script=None):
+    """The fingerprint of a stage module, a plug-in module and the wrapper script."""
+    modules = (f"audiorec.stages.{stage}",) + ((plugin,) if plugin else ())
+    return code_version.fingerprint(
+        *modules, scripts=(os.path.join(SCRIPTS, f"{script or stage}.py"),)
+    )
 
 
-def backbone_resource(key):
-    return lambda wildcards: backbone_spec(wildcards.backbone)["resources"][key]
+def backbone_code(stage, script=None):
+    return lambda w: code(stage, backbone_registry.module(BACKBONES[w.backbone]["type"]), script)
 
 
-def recommender_resource(key):
-    return lambda wildcards: config["recommenders"][wildcards.recommender]["resources"][key]
+def recommender_code(stage):
+    return lambda w: code(stage, recommender_registry.module(RECOMMENDERS[w.recommender]["type"]))
 
 
 def run_dir(backbone, recommender, variant, seed):
     return f"{R}/runs/{backbone}/{recommender}/{variant}/seed{seed}"
 
 
+RUN_DIR = run_dir("{backbone}", "{recommender}", "{variant}", "{seed}")
+
+
 def per_user_files():
-    return [f"{run_dir(*r)}/per_user.parquet" for r in runs(config)]
+    return [f"{run_dir(*r)}/per_user.parquet" for r in RUNS]
 
 
 def summary_outputs():
@@ -53,7 +77,7 @@ def summary_outputs():
         f"{R}/tables/tests.csv",
         f"{R}/figures/summary.png",
         f"{R}/split/stats.tsv",
-    ] + [f"{R}/embeddings/{b}.failures.tsv" for b in config["backbones"]]
+    ] + [f"{R}/embeddings/{b}.failures.tsv" for b in BACKBONES]
 
 
 def catalogue_inputs(wildcards):
@@ -63,12 +87,110 @@ def catalogue_inputs(wildcards):
     if DATA["only_listened"]:
         inputs["log"] = data_file("listening_log")
     if DATA["track_list"]:
-        inputs["track_list"] = DATA["track_list"] if os.path.isabs(DATA["track_list"]) else os.path.join(DATA["root"], DATA["track_list"])
+        inputs["track_list"] = (
+            DATA["track_list"]
+            if os.path.isabs(DATA["track_list"])
+            else os.path.join(DATA["root"], DATA["track_list"])
+        )
     return inputs
 
 
-def train_inputs(wildcards):
-    inputs = {p: f"{R}/split/{p}.parquet" for p in ("train", "val", "test")}
-    if wildcards.backbone != NO_BACKBONE:
-        inputs["embeddings"] = f"{R}/embeddings/{wildcards.backbone}.parquet"
+def extract_inputs(w):
+    rate = rate_of(w.backbone)
+    shards = cache_shards_of(int(w.shard), backbone_shards(config, w.backbone), N_CACHE_SHARDS)
+    return {
+        "cache": [f"{R}/audio/{rate}hz/shard{s}.parquet" for s in shards],
+        "cache_failures": [f"{R}/audio/{rate}hz/shard{s}.failures.tsv" for s in shards],
+    }
+
+
+def merge_inputs(kind):
+    ext = "parquet" if kind == "embeddings" else "failures.tsv"
+    return lambda w: [
+        f"{R}/embeddings/{w.backbone}/shard{s}.{ext}"
+        for s in range(backbone_shards(config, w.backbone))
+    ]
+
+
+def split_inputs():
+    return {p: f"{R}/split/{p}.parquet" for p in ("train", "val", "test")}
+
+
+def train_inputs(w):
+    inputs = split_inputs()
+    if w.backbone != NO_BACKBONE:
+        inputs["embeddings"] = f"{R}/embeddings/{w.backbone}.parquet"
     return inputs
+
+
+def recommender_spec(w):
+    spec = RECOMMENDERS[w.recommender]
+    return {"type": spec["type"], "params": spec["params"], "device": spec["device"]}
+
+
+def use_layer(w):
+    return BACKBONES[w.backbone]["use_layer"] if w.backbone != NO_BACKBONE else None
+
+
+# -- resources ----------------------------------------------------------------
+# Per job: threads, memory and time from the preset (memory and time grow with
+# the attempt on a retry), a GPU only where the preset asks for one, and the
+# SLURM account and partition from the preset entry or else the site file
+# (profiles/slurm/site.yaml): CPU-only jobs go to the CPU partition.
+
+
+def cluster_resources(res):
+    """Snakemake resources (SLURM keys included) for one entry's `resources`."""
+    gpu = res.get("gpu", 0)
+    out = {"gpu": gpu or None}
+    if gpu:
+        out["gpu_model"] = res.get("gpu_model") or SITE["gpu_model"]
+    out["slurm_partition"] = res.get("partition") or SITE[
+        "gpu_partition" if gpu else "cpu_partition"
+    ]
+    out["slurm_account"] = res.get("account") or SITE["account"]
+    return out
+
+
+def resource_directives(lookup, mem_mb=None):
+    """Per-wildcard resource callables for a rule whose entry `lookup(wildcards)` finds.
+
+    `mem_mb`, a callable, replaces the entry's memory (e.g. one that grows with the input).
+    """
+    cached = {}
+
+    def get(w, key):
+        res = lookup(w)
+        k = id(res)
+        if k not in cached:
+            cached[k] = cluster_resources(res)
+        return cached[k].get(key)
+
+    return {
+        "mem_mb": mem_mb or (lambda w, attempt: lookup(w)["mem_mb"] * attempt),
+        "runtime": lambda w, attempt: lookup(w)["runtime"] * attempt,
+        **{
+            key: (lambda w, key=key: get(w, key))
+            for key in ("gpu", "gpu_model", "slurm_partition", "slurm_account")
+        },
+    }
+
+
+def fixed_resources(res, mem_mb=None):
+    """Resources of a job that is not per backbone or recommender."""
+    res = {"threads": 1, "mem_mb": 2000, "runtime": 60, **res}
+    return resource_directives(lambda w: res, mem_mb)
+
+
+def scaled_memory(base_mb, factor, per_file=False):
+    """Memory that grows with the job's input (factor x its size in MB), x the attempt.
+
+    `per_file`: with the mean size of its input files instead of their sum,
+    for jobs that hold one input file at a time.
+    """
+
+    def mem_mb(w, input, attempt):
+        size = input.size_mb / max(len(input), 1) if per_file else input.size_mb
+        return int(base_mb + factor * size) * attempt
+
+    return mem_mb

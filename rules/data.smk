@@ -11,10 +11,10 @@ if config["demo"]["enabled"]:
             truth=os.path.join(DATA["root"], "synthetic_truth.tsv"),
         params:
             demo=config["demo"],
+            code=code("generate_demo"),
         threads: config["demo"]["threads"]
         resources:
-            mem_mb=2000,
-            runtime=30,
+            **fixed_resources({"mem_mb": 2000, "runtime": 30}),
         log:
             f"{R}/logs/generate_demo.log",
         benchmark:
@@ -33,6 +33,10 @@ rule catalogue:
         f"{R}/data/catalogue.parquet",
     params:
         dataset=DATA,
+        code=code("catalogue"),
+    threads: 1
+    resources:
+        **fixed_resources({"mem_mb": 4000, "runtime": 60}),
     log:
         f"{R}/logs/catalogue.log",
     conda:
@@ -49,13 +53,13 @@ rule resample:
         cache=f"{R}/audio/{{rate}}hz/shard{{shard}}.parquet",
         failures=f"{R}/audio/{{rate}}hz/shard{{shard}}.failures.tsv",
     params:
-        n_shards=N_SHARDS,
+        n_shards=N_CACHE_SHARDS,
         offset_seconds=config["audio"]["offset_seconds"],
         max_seconds=config["audio"]["max_seconds"],
+        code=code("resample"),
     threads: 1
     resources:
-        mem_mb=config["audio"]["resources"]["mem_mb"],
-        runtime=config["audio"]["resources"]["runtime"],
+        **fixed_resources(config["audio"]["resources"]),
     log:
         f"{R}/logs/resample/{{rate}}hz_shard{{shard}}.log",
     benchmark:
@@ -72,17 +76,15 @@ rule split:
         log=data_file("listening_log"),
         catalogue=f"{R}/data/catalogue.parquet",
     output:
-        train=f"{R}/split/train.parquet",
-        val=f"{R}/split/val.parquet",
-        test=f"{R}/split/test.parquet",
+        **split_inputs(),
         stats=f"{R}/split/stats.tsv",
     params:
         dataset=DATA,
-        split=config["split"],
+        split={k: v for k, v in config["split"].items() if k != "resources"},
+        code=code("split"),
     threads: 1
     resources:
-        mem_mb=config["split"]["resources"]["mem_mb"],
-        runtime=config["split"]["resources"]["runtime"],
+        **fixed_resources(config["split"]["resources"]),
     log:
         f"{R}/logs/split.log",
     benchmark:

@@ -1,45 +1,47 @@
 # One extraction job per (backbone, shard), merged into one Parquet per backbone.
-# A backbone's parameters reach only its own jobs (lookup into backbones/{backbone}),
-# and its module file is an input, so editing either re-runs only that backbone.
+# A backbone's parameters reach only its own jobs, and its `code` param covers
+# its module and everything that module imports, so editing either re-runs
+# only that backbone's extraction, its trainings and what follows.
 
 
 rule extract:
-    """Embed one cache shard with one backbone; failed tracks go to the failures table."""
+    """Embed some cache shards with one backbone; failed tracks go to the failures table."""
     input:
-        cache=lambda w: f"{R}/audio/{rate_of(w)}hz/shard{w.shard}.parquet",
-        cache_failures=lambda w: f"{R}/audio/{rate_of(w)}hz/shard{w.shard}.failures.tsv",
-        code=lambda w: str(backbone_registry.source_file(backbone_spec(w.backbone)["type"])),
+        unpack(extract_inputs),
     output:
         embeddings=f"{R}/embeddings/{{backbone}}/shard{{shard}}.parquet",
         failures=f"{R}/embeddings/{{backbone}}/shard{{shard}}.failures.tsv",
     params:
-        type=lookup(dpath="backbones/{backbone}/type", within=config),
-        params=lookup(dpath="backbones/{backbone}/params", within=config),
-        batch_size=lookup(dpath="backbones/{backbone}/batch_size", within=config),
-        device=lookup(dpath="backbones/{backbone}/device", within=config),
-    threads: backbone_resource("threads")
+        spec=lambda w: {
+            k: BACKBONES[w.backbone][k] for k in ("type", "params", "batch_size", "device")
+        },
+        code=backbone_code("extract"),
+    threads: lambda w: BACKBONES[w.backbone]["resources"]["threads"]
     resources:
-        mem_mb=backbone_resource("mem_mb"),
-        runtime=backbone_resource("runtime"),
-        gpu=backbone_resource("gpu"),
+        **resource_directives(lambda w: BACKBONES[w.backbone]["resources"]),
     log:
         f"{R}/logs/extract/{{backbone}}/shard{{shard}}.log",
     benchmark:
         f"{R}/benchmarks/extract/{{backbone}}/shard{{shard}}.tsv"
     conda:
-        lambda w: f"../envs/{backbone_spec(w.backbone)['type']}.yaml"
+        lambda w: f"../envs/{BACKBONES[w.backbone]['type']}.yaml"
     script:
         "../workflow/scripts/extract.py"
 
 
 rule merge_embeddings:
-    """All shards of one backbone in one file, sorted by track id."""
+    """All shards of one backbone in one file, written shard by shard (memory: one shard)."""
     input:
-        embeddings=expand(f"{R}/embeddings/{{{{backbone}}}}/shard{{shard}}.parquet", shard=SHARDS),
-        failures=expand(f"{R}/embeddings/{{{{backbone}}}}/shard{{shard}}.failures.tsv", shard=SHARDS),
+        embeddings=merge_inputs("embeddings"),
+        failures=merge_inputs("failures"),
     output:
         embeddings=f"{R}/embeddings/{{backbone}}.parquet",
         failures=f"{R}/embeddings/{{backbone}}.failures.tsv",
+    params:
+        code=code("merge_embeddings"),
+    threads: 1
+    resources:
+        **fixed_resources({"runtime": 60}, mem_mb=scaled_memory(1000, 6, per_file=True)),
     log:
         f"{R}/logs/merge_embeddings/{{backbone}}.log",
     conda:

@@ -1,30 +1,57 @@
-# One job per (backbone, recommender, variant, seed): fit, rank everything, score per user.
+# Per run (backbone, recommender, variant, seed): one job fits and saves the
+# model, another scores it by full ranking. Evaluation settings reach only the
+# evaluation jobs, so changing them re-scores without retraining.
 
 
-rule train_evaluate:
-    """Fit one recommender on one backbone's item vectors and evaluate by full ranking."""
+rule train:
+    """Fit one recommender on one backbone's item vectors (or none) and save it."""
     input:
         unpack(train_inputs),
     output:
-        per_user=f"{R}/runs/{{backbone}}/{{recommender}}/{{variant}}/seed{{seed}}/per_user.parquet",
-        recommendations=f"{R}/runs/{{backbone}}/{{recommender}}/{{variant}}/seed{{seed}}/recommendations.parquet",
-        info=f"{R}/runs/{{backbone}}/{{recommender}}/{{variant}}/seed{{seed}}/info.json",
+        model=f"{RUN_DIR}/model.pt",
+        info=f"{RUN_DIR}/train.json",
     params:
-        type=lookup(dpath="recommenders/{recommender}/type", within=config),
-        params=lookup(dpath="recommenders/{recommender}/params", within=config),
-        device=lookup(dpath="recommenders/{recommender}/device", within=config),
-        evaluation=config["evaluation"],
-        use_layer=lambda w: config["backbones"][w.backbone]["use_layer"] if w.backbone != NO_BACKBONE else None,
-    threads: recommender_resource("threads")
+        spec=recommender_spec,
+        use_layer=use_layer,
+        code=recommender_code("train"),
+    threads: lambda w: RECOMMENDERS[w.recommender]["resources"]["threads"]
     resources:
-        mem_mb=recommender_resource("mem_mb"),
-        runtime=recommender_resource("runtime"),
-        gpu=recommender_resource("gpu"),
+        **resource_directives(lambda w: RECOMMENDERS[w.recommender]["resources"]),
     log:
-        f"{R}/logs/train_evaluate/{{backbone}}/{{recommender}}/{{variant}}/seed{{seed}}.log",
+        f"{R}/logs/train/{{backbone}}/{{recommender}}/{{variant}}/seed{{seed}}.log",
     benchmark:
-        f"{R}/benchmarks/train_evaluate/{{backbone}}/{{recommender}}/{{variant}}/seed{{seed}}.tsv"
+        f"{R}/benchmarks/train/{{backbone}}/{{recommender}}/{{variant}}/seed{{seed}}.tsv"
     conda:
-        "../envs/core.yaml"
+        "../envs/train.yaml"
     script:
-        "../workflow/scripts/train_evaluate.py"
+        "../workflow/scripts/train.py"
+
+
+rule evaluate:
+    """Rank every candidate item for every evaluated user; metrics per user."""
+    input:
+        **split_inputs(),
+        model=f"{RUN_DIR}/model.pt",
+        train_info=f"{RUN_DIR}/train.json",
+    output:
+        per_user=f"{RUN_DIR}/per_user.parquet",
+        recommendations=f"{RUN_DIR}/recommendations.parquet",
+        info=f"{RUN_DIR}/info.json",
+    params:
+        spec=lambda w: {
+            "type": RECOMMENDERS[w.recommender]["type"],
+            "device": config["evaluation"]["device"],
+        },
+        evaluation={k: config["evaluation"][k] for k in ("ks", "part", "user_batch")},
+        code=recommender_code("evaluate"),
+    threads: config["evaluation"]["resources"]["threads"]
+    resources:
+        **fixed_resources(config["evaluation"]["resources"]),
+    log:
+        f"{R}/logs/evaluate/{{backbone}}/{{recommender}}/{{variant}}/seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/evaluate/{{backbone}}/{{recommender}}/{{variant}}/seed{{seed}}.tsv"
+    conda:
+        "../envs/train.yaml"
+    script:
+        "../workflow/scripts/evaluate.py"

@@ -6,8 +6,8 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel
 
-from audiorec.recommenders._bert_encoder import BertEncoder, attention, dropout
-from audiorec.recommenders.bert4rec import _Bert
+from audiorec.networks.bert import BertNet
+from audiorec.networks.encoder import BertEncoder, attention, dropout
 
 P = {"heads": 2, "ffn": 24, "dropout": 0.2, "layers": 2, "project_to": None}
 P.update(output_head="tied", init_std=0.02)
@@ -15,7 +15,7 @@ P.update(output_head="tied", init_std=0.02)
 
 def _net(seed=0, n_items=30, width=16):
     torch.manual_seed(seed)
-    return _Bert(torch.randn(n_items, width) * 0.1, True, P, max_positions=12).eval()
+    return BertNet(torch.randn(n_items, width) * 0.1, True, P, max_positions=12).eval()
 
 
 def _ids(net, seed=1):
@@ -26,7 +26,7 @@ def _ids(net, seed=1):
     return ids
 
 
-def _copy_into_hf(net: _Bert) -> BertModel:
+def _copy_into_hf(net: BertNet) -> BertModel:
     h = net.norm.normalized_shape[0]
     cfg = BertConfig(
         vocab_size=4,

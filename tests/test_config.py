@@ -3,7 +3,8 @@ import copy
 import pytest
 import yaml
 
-from audiorec.config import ConfigError, load_config, runs, sample_rates, validate_config
+from audiorec.config import ConfigError, load_config, validate_config
+from audiorec.planning import runs, sample_rates
 from tests.conftest import REPO
 
 
@@ -71,8 +72,41 @@ def test_baseline_must_be_a_configured_run(demo):
     demo["significance"] = {"baseline": "none/als/none"}
     with pytest.raises(
         ConfigError,
-        match=r"significance\.baseline: 'none/als/none' is not one of the configured runs",
+        match=r"significance\.baseline: 'none/als/none' \(the baseline of .*\) is not one of the configured runs",
     ):
+        _check(demo)
+
+
+def test_templated_baseline_must_exist_for_every_row(demo):
+    """{backbone}/shallow/shuffled names no run when shuffled is not a configured variant."""
+    demo["recommenders"]["shallow"]["baseline"] = "{backbone}/shallow/shuffled"
+    with pytest.raises(
+        ConfigError,
+        match=r"recommenders\.shallow\.baseline: 'musicnn/shallow/shuffled' \(the baseline of "
+        r"musicnn/shallow/frozen\) is not one of the configured runs",
+    ):
+        _check(demo)
+
+
+def test_content_free_runs_are_filed_under_none(demo):
+    """A trained model's random table of its own width reads no backbone: one run, under none/."""
+    demo["recommenders"]["shallow"]["params"]["random_dim"] = 32
+    demo["recommenders"]["shallow"]["baseline"] = "{backbone}/shallow/random"
+    cfg = _check(demo)
+    shallow = {r for r in runs(cfg) if r.recommender == "shallow"}
+    assert shallow == {("musicnn", "shallow", "frozen", 0), ("none", "shallow", "random", 0)}
+    # the template finds the content-free baseline under none/
+    from audiorec.planning import baseline_of
+
+    names = {r.name for r in runs(cfg)}
+    assert baseline_of("{backbone}/shallow/random", "musicnn/shallow/frozen", names) == (
+        "none/shallow/random"
+    )
+
+
+def test_content_free_recommender_refuses_backbones(demo):
+    demo["recommenders"]["popularity"]["backbones"] = ["mfcc"]
+    with pytest.raises(ConfigError, match=r"recommenders\.popularity\.backbones: .*uses no audio"):
         _check(demo)
 
 
@@ -106,3 +140,25 @@ def test_bad_yaml_file(tmp_path):
     p.write_text("dataset: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(p)
+
+
+def test_checking_a_config_imports_no_heavy_library():
+    """Planning runs in every cluster job and on the login node: no torch, librosa or transformers."""
+    import subprocess
+    import sys
+
+    code = f"""
+import sys, yaml
+sys.path.insert(0, {str(REPO / "src")!r})
+from snakemake.utils import update_config
+from audiorec.config import validate_config
+from audiorec.planning import runs, sample_rates
+cfg = yaml.safe_load(open({str(REPO / "presets" / "paper.yaml")!r}))
+update_config(cfg, yaml.safe_load(open({str(REPO / "presets" / "corrected.yaml")!r})))
+validate_config(cfg)
+assert runs(cfg) and sample_rates(cfg)
+heavy = sorted(m for m in ("torch", "librosa", "transformers", "scipy.stats") if m in sys.modules)
+print(",".join(heavy))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"imported while checking a config: {out.stdout}"

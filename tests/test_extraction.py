@@ -5,10 +5,10 @@ import pytest
 from audiorec import backbones
 from audiorec.audio.cache import write_shard
 from audiorec.backbones.base import Backbone, UnusableAudio
-from audiorec.embeddings.extract import extract
+from audiorec.embeddings.driver import extract
 from audiorec.embeddings.store import align, read_embeddings, read_metadata
-from audiorec.stages.extract import merge
 from audiorec.stages.extract import run as extract_run
+from audiorec.stages.merge_embeddings import run as merge
 
 
 class Picky(Backbone):
@@ -88,8 +88,8 @@ def test_extract_job_and_merge_write_parquet_with_metadata(tmp_path, rng):
             {"track_id": [f"bad{shard}"], "stage": ["decode"], "reason": ["x: empty file"]}
         ).to_csv(tmp_path / f"c{shard}.tsv", sep="\t", index=False)
         extract_run(
-            str(tmp_path / f"c{shard}.parquet"),
-            str(tmp_path / f"c{shard}.tsv"),
+            [str(tmp_path / f"c{shard}.parquet")],
+            [str(tmp_path / f"c{shard}.tsv")],
             "mfcc_test",
             {"type": "mfcc", "params": {}, "batch_size": 2, "device": "cpu"},
             str(tmp_path / f"e{shard}.parquet"),
@@ -115,7 +115,7 @@ def test_extract_job_and_merge_write_parquet_with_metadata(tmp_path, rng):
 def test_worker_processes_give_the_in_process_result(tmp_path, rng):
     """Shards read, decoded and prepared in DataLoader workers: same vectors, same failures."""
     from audiorec.audio import cache
-    from audiorec.embeddings.extract import extract_shard
+    from audiorec.embeddings.driver import extract_shard
 
     tracks = [(f"t{i:02d}", rng.uniform(-0.3, 0.3, 11025).astype(np.float32)) for i in range(70)]
     tracks[5] = ("t05", np.zeros(40, np.float32))  # one frame: refused in prepare

@@ -155,7 +155,7 @@ def test_the_studys_channel_pooling_gives_750_values_for_30_s(checkpoint):
 
 
 def test_fma_variant_needs_its_own_files(checkpoint):
-    from audiorec.backbones._hub import WeightsNotFound
+    from audiorec.backbones.hub import WeightsNotFound
 
     folder, _ = checkpoint
     with pytest.raises(WeightsNotFound, match=r"pretrained_fma\.pt, fma_stats\.json"):

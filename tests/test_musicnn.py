@@ -7,9 +7,9 @@ import pytest
 import soundfile as sf
 
 from audiorec.backbones import musicnn
-from audiorec.backbones._tf_checkpoint import CheckpointError, read_checkpoint
 from audiorec.backbones.base import UnusableAudio
-from audiorec.embeddings.extract import extract
+from audiorec.backbones.tf_checkpoint import CheckpointError, read_checkpoint
+from audiorec.embeddings.driver import extract
 from tests.conftest import REPO
 
 FIXTURES = REPO / "tests" / "fixtures"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from audiorec.recommenders._packing import assign_rows, pack
+from audiorec.sequences.packing import assign_rows, pack
 from tests.test_trained_models import _model, two_style_world
 
 

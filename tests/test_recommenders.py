@@ -6,8 +6,8 @@ import pytest
 
 from audiorec import recommenders
 from audiorec.data.interactions import index_split
+from audiorec.evaluation.per_user import evaluate
 from audiorec.splits.base import Split
-from audiorec.stages.train_evaluate import evaluate
 from audiorec.variants import apply_variant
 
 

@@ -12,9 +12,9 @@ import torch
 from audiorec import recommenders, training
 from audiorec.data.interactions import index_split
 from audiorec.evaluation.metrics import from_hits
+from audiorec.evaluation.per_user import evaluate
 from audiorec.evaluation.ranking import rank
 from audiorec.splits.base import Split
-from audiorec.stages.train_evaluate import evaluate
 from audiorec.training import Interrupted
 
 FAST = {"max_epochs": 6, "patience": 3}

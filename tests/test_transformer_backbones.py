@@ -11,7 +11,7 @@ import torch
 
 from audiorec import backbones
 from audiorec.audio.decode import resample
-from audiorec.backbones._hub import WeightsNotFound
+from audiorec.backbones.hub import WeightsNotFound
 from tests.conftest import REPO
 
 CLIP = REPO / "tests" / "fixtures" / "music" / "rock_ninesix.flac"

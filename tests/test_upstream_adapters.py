@@ -17,8 +17,8 @@ import pytest
 import torch
 
 from audiorec import backbones
-from audiorec.backbones._hub import WeightsNotFound
 from audiorec.backbones.base import UnusableAudio
+from audiorec.backbones.hub import WeightsNotFound
 
 
 class _FakeEncodecMAE(torch.nn.Module):

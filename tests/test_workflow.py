@@ -104,7 +104,8 @@ def test_editing_one_backbone_reruns_only_its_jobs(finished, tmp_path):
     assert jobs == {
         ("extract", "mfcc_b"),
         ("merge_embeddings", "mfcc_b"),
-        ("train_evaluate", "mfcc_b"),
+        ("train", "mfcc_b"),
+        ("evaluate", "mfcc_b"),
         ("aggregate", ""),
         ("all", ""),
     }, jobs

@@ -13,66 +13,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
+
+from audiorec import backbones, recommenders
+from audiorec.planning import baseline_of, runs
+from audiorec.schema import ConfigError, validate_against
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
-
-NO_BACKBONE = "none"
-NO_VARIANT = "none"
-
-
-class ConfigError(ValueError):
-    """A configuration problem, with the dotted key that causes it."""
-
-
-def _with_defaults(validator_class):
-    """A validator that also writes schema defaults into the instance.
-
-    jsonschema validates without filling defaults; the usual recipe extends the
-    `properties` keyword so that missing keys get their declared default
-    before their own subschema is checked.
-    """
-    validate_properties = validator_class.VALIDATORS["properties"]
-
-    def set_defaults(validator, properties, instance, schema):
-        if isinstance(instance, dict):
-            for name, sub in properties.items():
-                if isinstance(sub, dict) and "default" in sub and name not in instance:
-                    instance[name] = copy.deepcopy(sub["default"])
-        yield from validate_properties(validator, properties, instance, schema)
-
-    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
-
-
-_FillingValidator = _with_defaults(jsonschema.Draft202012Validator)
-
-
-def _key_path(path) -> str:
-    return ".".join(str(p) for p in path) or "<top level>"
-
-
-def _describe(error: jsonschema.ValidationError, root: str) -> str:
-    where = _key_path([*([root] if root else []), *error.absolute_path])
-    if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(error.instance) - set(allowed))
-        hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
-        names = ", ".join(f"{where}.{k}" if where != "<top level>" else k for k in extra)
-        return f"unknown config key {names}{hint}"
-    if error.validator == "required":
-        return f"config key {where}: {error.message}"
-    return f"config key {where}: {error.message}"
-
-
-def validate_against(instance: dict, schema: Mapping, root: str = "") -> dict:
-    """Validate `instance` in place (defaults filled); raise ConfigError naming keys."""
-    validator = _FillingValidator(schema)
-    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise ConfigError("; ".join(_describe(e, root) for e in errors))
-    return instance
+__all__ = ["ConfigError", "load_config", "load_schema", "validate_config"]
 
 
 def _inline_refs(node, defs: dict):
@@ -140,20 +89,23 @@ def _typed(registry, spec: dict, key: str):
     return cls
 
 
-def _check_backbones(backbones: dict) -> None:
-    from audiorec import backbones as registry
-
-    for name, spec in backbones.items():
-        _typed(registry, spec, f"backbones.{name}")
+def _check_backbones(cfg: dict) -> None:
+    n_cache = cfg["audio"]["n_shards"]
+    for name, spec in cfg["backbones"].items():
+        _typed(backbones, spec, f"backbones.{name}")
+        if (spec["n_shards"] or 0) > n_cache:
+            raise ConfigError(
+                f"config key backbones.{name}.n_shards: {spec['n_shards']} is more than "
+                f"audio.n_shards ({n_cache}); an extraction job reads whole cache shards"
+            )
 
 
 def _check_recommenders(cfg: dict) -> None:
-    from audiorec import recommenders as registry
-
-    backbones = set(cfg["backbones"])
+    configured = set(cfg["backbones"])
     for name, spec in cfg["recommenders"].items():
         key = f"recommenders.{name}"
-        cls = _typed(registry, spec, key)
+        cls = _typed(recommenders, spec, key)
+        content = [v for v in spec["variants"] if not cls.content_free(v, spec["params"])]
         if cls.uses_content:
             bad = sorted(set(spec["variants"]) - set(cls.supported_variants))
             if bad:
@@ -161,30 +113,31 @@ def _check_recommenders(cfg: dict) -> None:
                     f"config key {key}.variants: {', '.join(bad)} not supported by "
                     f"{spec['type']} (supported: {', '.join(cls.supported_variants)})"
                 )
-            unknown = sorted(set(spec["backbones"] or []) - backbones)
+            unknown = sorted(set(spec["backbones"] or []) - configured)
             if unknown:
                 raise ConfigError(
                     f"config key {key}.backbones: {', '.join(unknown)} not in backbones"
                 )
-        elif spec["backbones"]:
-            raise ConfigError(f"config key {key}.backbones: {spec['type']} uses no audio content")
+        if spec["backbones"] and not content:
+            raise ConfigError(
+                f"config key {key}.backbones: {spec['type']} with variants "
+                f"{', '.join(spec['variants'])} uses no audio content (its runs go under none/)"
+            )
 
 
 def _check_run_refs(cfg: dict) -> None:
-    names = set(run_names(cfg))
-    refs = [("significance.baseline", cfg["significance"]["baseline"])]
-    refs += [
-        (f"recommenders.{r}.baseline", spec["baseline"])
-        for r, spec in cfg["recommenders"].items()
-        if spec["baseline"]
-    ]
-    for key, ref in refs:
-        if "{" in ref:  # templated per row; checked when the table is built
-            continue
+    """Every baseline names a configured run, for every row it applies to."""
+    all_runs = runs(cfg)
+    names = {r.name for r in all_runs}
+    default = cfg["significance"]["baseline"]
+    for run in all_runs:
+        own = cfg["recommenders"][run.recommender]["baseline"]
+        key = f"recommenders.{run.recommender}.baseline" if own else "significance.baseline"
+        ref = baseline_of(own or default, run.name, names)
         if ref not in names:
             raise ConfigError(
-                f"config key {key}: {ref!r} is not one of the configured runs "
-                f"(e.g. {sorted(names)[:4]})"
+                f"config key {key}: {ref!r} (the baseline of {run.name}) is not one of "
+                f"the configured runs (e.g. {', '.join(sorted(names)[:4])})"
             )
 
 
@@ -205,7 +158,7 @@ def validate_config(cfg: dict, schema: Mapping | None = None) -> dict:
     """Validate, fill defaults and sort keys, all in place; returns the same dict."""
     validate_against(cfg, schema or load_schema())
     _check_split(cfg["split"])
-    _check_backbones(cfg["backbones"])
+    _check_backbones(cfg)
     _check_recommenders(cfg)
     _check_run_refs(cfg)
     ordered = canonical(cfg)
@@ -214,41 +167,33 @@ def validate_config(cfg: dict, schema: Mapping | None = None) -> dict:
     return cfg
 
 
-def runs(cfg: dict) -> list[tuple[str, str, str, int]]:
-    """Every (backbone, recommender, variant, seed) job the config asks for."""
-    from audiorec import recommenders as registry
-
-    out = []
-    for rec, spec in cfg["recommenders"].items():
-        cls = registry.get(spec["type"])
-        if cls.uses_content:
-            chosen = spec["backbones"] or list(cfg["backbones"])
-            pairs = [(b, v) for b in chosen for v in spec["variants"]]
-        else:
-            pairs = [(NO_BACKBONE, NO_VARIANT)]
-        out += [(b, rec, v, s) for b, v in pairs for s in spec["seeds"]]
-    return out
+SITE_KEYS = ("account", "cpu_partition", "gpu_partition", "gpu_model")
 
 
-def run_names(cfg: dict) -> list[str]:
-    return sorted({f"{b}/{r}/{v}" for b, r, v, _ in runs(cfg)})
+def load_site(path: str | None, basedir: str | Path = REPO_ROOT) -> dict:
+    """The cluster's account and partitions from a site file (all None without one).
 
-
-def sample_rates(cfg: dict) -> list[int]:
-    """Distinct rates the audio cache must provide, one per configured backbone rate."""
-    return sorted({backbone_sample_rate(spec) for spec in cfg["backbones"].values()})
-
-
-def backbone_sample_rate(spec: dict) -> int:
-    from audiorec import backbones as registry
-
-    return int(registry.get(spec["type"]).sample_rate_for(spec["params"]))
-
-
-def to_plain(obj: Any) -> Any:
-    """Snakemake hands params over as its own mapping types; make them plain."""
-    if isinstance(obj, Mapping):
-        return {str(k): to_plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_plain(v) for v in obj]
-    return obj
+    A relative path is looked up from the working directory, then from the
+    workflow's folder, so ``site=profiles/slurm/site.yaml`` works from both.
+    """
+    site = dict.fromkeys(SITE_KEYS)
+    if not path:
+        return site
+    candidates = [Path(path)] if Path(path).is_absolute() else [Path(path), Path(basedir) / path]
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
+        raise ConfigError(
+            f"config key site: {path} not found (looked in {', '.join(map(str, candidates))})"
+        )
+    try:
+        loaded = yaml.safe_load(found.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{found}: not valid YAML: {err}") from err
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {k: {"type": ["string", "null"], "default": None} for k in SITE_KEYS},
+    }
+    validate_against(loaded, schema, root=str(found))
+    site.update(loaded)
+    return site

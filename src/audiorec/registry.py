@@ -1,49 +1,52 @@
 """Plug-in types by module name: a config's ``type`` is the name of a module in a package.
 
-Each module exposes its class under one attribute (``BACKBONE``,
-``RECOMMENDER``), so adding a type is adding a file; modules whose names start
-with an underscore are shared helpers, not types.
+A module is a type when it assigns the package's attribute (``BACKBONE``,
+``RECOMMENDER``) at top level; other modules of the package are shared code.
+Types are found by reading the files, not by importing them, so listing them
+costs nothing and a helper module never turns up as a type.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
-import pkgutil
+import re
 from pathlib import Path
 
 
 class Registry:
-    def __init__(
-        self, package: str, path, attribute: str, kind: str, exclude: frozenset[str] = frozenset()
-    ):
+    def __init__(self, package: str, path, attribute: str, kind: str):
         self.package, self.path, self.attribute, self.kind = package, list(path), attribute, kind
-        self.exclude = exclude
+
+    @functools.cached_property
+    def _files(self) -> dict[str, Path]:
+        marker = re.compile(rf"^{self.attribute}\s*=", re.MULTILINE)
+        found = {}
+        for folder in self.path:
+            for file in sorted(Path(folder).glob("*.py")):
+                if marker.search(file.read_text(encoding="utf-8")):
+                    found.setdefault(file.stem, file)
+        return found
 
     def available(self) -> list[str]:
-        return sorted(
-            m.name
-            for m in pkgutil.iter_modules(self.path)
-            if not m.name.startswith("_") and m.name not in self.exclude
-        )
+        return sorted(self._files)
 
     def _check(self, name: str) -> None:
-        names = self.available()
-        if name not in names:
-            raise KeyError(f"unknown {self.kind} type {name!r} (available: {', '.join(names)})")
+        if name not in self._files:
+            raise KeyError(
+                f"unknown {self.kind} type {name!r} (available: {', '.join(self.available())})"
+            )
 
     def get(self, name: str):
         self._check(name)
         return getattr(importlib.import_module(f"{self.package}.{name}"), self.attribute)
 
+    def module(self, name: str) -> str:
+        """The type's module name, e.g. ``audiorec.backbones.mfcc``."""
+        self._check(name)
+        return f"{self.package}.{name}"
+
     def source_file(self, name: str) -> Path:
         """The module file, so the workflow can re-run what depends on it when it changes."""
         self._check(name)
-        return Path(self.path[0]) / f"{name}.py"
-
-
-def choice(*values, description: str | None = None) -> dict:
-    """A parameter's schema that takes one of ``values``, the first by default."""
-    schema = {"enum": list(values), "default": values[0]}
-    if description:
-        schema["description"] = description
-    return schema
+        return self._files[name]

@@ -25,9 +25,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +93,8 @@ def epoch_rng(seed: int, epoch: int, stream: int = 0) -> np.random.Generator:
 
 
 def seed_torch(seed: int, epoch: int) -> None:
+    import torch
+
     value = (seed * 1_000_003 + epoch) % 2**63
     torch.manual_seed(value)
     if torch.cuda.is_available():
@@ -123,6 +128,8 @@ def fingerprint(module: torch.nn.Module, params: dict, seed: int) -> str:
 
 
 def _save(path: Path, payload: dict) -> None:
+    import torch
+
     tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
     torch.save(payload, tmp)
     os.replace(tmp, path)
@@ -136,23 +143,36 @@ def train(
     seed: int,
     checkpoint: str | Path | None = None,
     after_epoch: Callable[[int], None] | None = None,
+    identity: dict[str, str] | None = None,
 ) -> Progress:
     """Run epochs until early stopping; `train_epoch(epoch, optimizer)` returns the mean training loss.
 
-    The optimiser covers the module's parameters that require gradients.
+    The optimiser covers the module's parameters that require gradients. A
+    checkpoint is resumed only if it was written by the same run: the same
+    settings and initial weights, and the same ``identity`` (digests of the
+    data, the item vectors and the code, see ``trained.run_identity``);
+    otherwise training starts afresh and the log says what differs.
     """
+    import torch
+
     previous = torch.are_deterministic_algorithms_enabled()
     if params["deterministic"]:
         # multithreaded scatter-adds (embedding gradients) otherwise sum in varying order
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True, warn_only=True)
     try:
-        return _train(module, train_epoch, val_loss, params, seed, checkpoint, after_epoch)
+        return _train(
+            module, train_epoch, val_loss, params, seed, checkpoint, after_epoch, identity or {}
+        )
     finally:
         torch.use_deterministic_algorithms(previous)
 
 
-def _train(module, train_epoch, val_loss, params, seed, checkpoint, after_epoch) -> Progress:
+def _train(
+    module, train_epoch, val_loss, params, seed, checkpoint, after_epoch, identity
+) -> Progress:
+    import torch
+
     trainable = [p for p in module.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(trainable, lr=params["lr"])
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -160,10 +180,14 @@ def _train(module, train_epoch, val_loss, params, seed, checkpoint, after_epoch)
     )
     progress = Progress()
     path = Path(checkpoint) if checkpoint else None
-    start = fingerprint(module, params, seed) if path else ""
+    start = {"settings and initial weights": fingerprint(module, params, seed), **identity}
     if path and path.exists():
         state = torch.load(path, weights_only=False)
-        if state.get("fingerprint") == start:
+        recorded = state.get("identity") or {}
+        differs = sorted(
+            k for k in start.keys() | recorded.keys() if start.get(k) != recorded.get(k)
+        )
+        if not differs:
             module.load_state_dict(state["module"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
@@ -171,7 +195,11 @@ def _train(module, train_epoch, val_loss, params, seed, checkpoint, after_epoch)
             progress.resumed_after = progress.epoch
             log.info("resuming from %s after epoch %d", path, progress.epoch)
         else:
-            log.info("%s belongs to other settings or data; starting afresh", path)
+            log.warning(
+                "%s was written by another run (%s differ); starting afresh",
+                path,
+                ", ".join(differs),
+            )
 
     while progress.epoch < params["max_epochs"] and progress.bad_epochs < params["patience"]:
         epoch = progress.epoch
@@ -210,7 +238,7 @@ def _train(module, train_epoch, val_loss, params, seed, checkpoint, after_epoch)
             _save(
                 path,
                 {
-                    "fingerprint": start,
+                    "identity": start,
                     "module": module.state_dict(),
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(),

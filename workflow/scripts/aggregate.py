@@ -1,8 +1,7 @@
 """Thin wrapper: see audiorec.stages.aggregate."""
 
-import _src  # noqa: F401  (puts src/ on the path)
+from _src import to_plain
 
-from audiorec.config import to_plain
 from audiorec.stages import aggregate
 from audiorec.stages.common import setup_job
 

@@ -2,9 +2,8 @@
 
 from pathlib import Path
 
-import _src  # noqa: F401  (puts src/ on the path)
+from _src import to_plain
 
-from audiorec.config import to_plain
 from audiorec.stages import generate_demo
 from audiorec.stages.common import setup_job
 

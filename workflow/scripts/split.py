@@ -1,8 +1,7 @@
 """Thin wrapper: see audiorec.stages.split."""
 
-import _src  # noqa: F401  (puts src/ on the path)
+from _src import to_plain
 
-from audiorec.config import to_plain
 from audiorec.stages import split
 from audiorec.stages.common import setup_job
 

@@ -3,7 +3,7 @@
 Extraction is split in two steps so that one bad track never costs a batch:
 ``prepare`` runs per track and may refuse it (``UnusableAudio``, recorded as a
 failure with its reason), ``embed`` runs on a batch of prepared inputs. The
-driver (audiorec.embeddings.extract) retries a failed batch track by track.
+driver (audiorec.embeddings.driver) retries a failed batch track by track.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from audiorec.schema import validate_against
+
 
 class UnusableAudio(ValueError):
     """This track's audio cannot be embedded by this backbone; the reason is recorded."""
@@ -25,10 +27,10 @@ class Backbone(ABC):
     PARAMS: ClassVar[dict] = {}
     #: Default sample rate when ``params`` has no ``sample_rate``.
     SAMPLE_RATE: ClassVar[int] = 16000
+    #: Whether the backbone runs on torch (and so on a device); MFCC does not.
+    uses_torch: ClassVar[bool] = True
 
     def __init__(self, params: dict, device: str = "cpu", batch_size: int = 16):
-        from audiorec.config import validate_against
-
         self.params = validate_against(copy.deepcopy(dict(params)), self.params_schema())
         self.device = device
         self.batch_size = batch_size

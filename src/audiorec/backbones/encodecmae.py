@@ -14,8 +14,8 @@ EnCodec's weights through torch.hub's cache.
 
 from __future__ import annotations
 
-from audiorec.backbones._chunked import ChunkedBackbone, chunk_params
-from audiorec.backbones._hub import WeightsNotFound
+from audiorec.backbones.chunked import ChunkedBackbone, chunk_params
+from audiorec.backbones.hub import WeightsNotFound
 
 INSTALL = "pip install 'encodecmae @ git+https://github.com/habla-liaa/encodecmae@v.1.0.0' (see envs/encodecmae.yaml)"
 MODELS = ["base", "base-st", "large", "large-st", "small"]

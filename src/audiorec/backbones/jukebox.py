@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from audiorec.backbones._hub import WeightsNotFound, _offline
 from audiorec.backbones.base import Backbone, UnusableAudio
+from audiorec.backbones.hub import WeightsNotFound, offline
 
 INSTALL = "pip install 'jukemirlib @ git+https://github.com/rodrigo-castellon/jukemirlib@98223a6' (see envs/jukebox.yaml)"
 FILES = ("vqvae.pth.tar", "prior_level_2.pth.tar")
@@ -80,8 +80,8 @@ class Jukebox(Backbone):
     def weights(self) -> Path:
         folder = Path(os.path.expanduser(self.params["checkpoint_dir"]))
         missing = [f for f in FILES if not (folder / f).exists()]
-        if missing and (_offline() or not self.params["download"]):
-            why = "HF_HUB_OFFLINE is set" if _offline() else "download is false"
+        if missing and (offline() or not self.params["download"]):
+            why = "HF_HUB_OFFLINE is set" if offline() else "download is false"
             raise WeightsNotFound(
                 f"{folder}: missing {', '.join(missing)} and {why}; fetch them from {REMOTE}<name> into that folder"
             )

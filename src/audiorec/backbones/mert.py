@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import math
 
-from audiorec.backbones._chunked import chunk_params
-from audiorec.backbones._hub import load_state_dict
-from audiorec.backbones._transformers import NORMALIZE, Wav2Vec2Family
+from audiorec.backbones.chunked import chunk_params
+from audiorec.backbones.hub import load_state_dict
+from audiorec.backbones.wav2vec2_family import NORMALIZE, Wav2Vec2Family
 
 MERT_ONLY = {
     "feature_extractor_cqt",

@@ -8,8 +8,8 @@ that (the ``paper`` preset), the default feeds 16 kHz.
 
 from __future__ import annotations
 
-from audiorec.backbones._chunked import chunk_params
-from audiorec.backbones._transformers import NORMALIZE, Wav2Vec2Family
+from audiorec.backbones.chunked import chunk_params
+from audiorec.backbones.wav2vec2_family import NORMALIZE, Wav2Vec2Family
 
 
 class Music2Vec(Wav2Vec2Family):

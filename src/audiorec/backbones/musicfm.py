@@ -31,9 +31,9 @@ import json
 
 import numpy as np
 
-from audiorec.backbones._chunked import ChunkedBackbone, chunk_params
-from audiorec.backbones._hub import resolve
-from audiorec.registry import choice
+from audiorec.backbones.chunked import ChunkedBackbone, chunk_params
+from audiorec.backbones.hub import resolve
+from audiorec.schema import choice
 
 SR, N_FFT, HOP, N_MELS = 24000, 2048, 240, 128
 CONFORMER = {  # facebook/wav2vec2-conformer-rope-large-960h-ft, as MusicFM reads it

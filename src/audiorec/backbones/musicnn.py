@@ -6,7 +6,7 @@ Universitat Pompeu Fabra). Its wheel on PyPI ships the TensorFlow checkpoints
 (``MSD_musicnn``, ``MTT_musicnn``); ``pip install --no-deps musicnn==0.1.0``
 puts them on disk (its pins cannot be installed on modern Python, and
 TensorFlow is not needed). They are read without TensorFlow
-(audiorec.backbones._tf_checkpoint) and converted once into a cached
+(audiorec.backbones.tf_checkpoint) and converted once into a cached
 ``.pt`` file.
 
 Preprocessing as the package does it: 16 kHz mono, librosa mel spectrogram
@@ -298,7 +298,7 @@ def load_state_dict(
     """Converted weights, read from the cache or converted once and cached (atomic write)."""
     import torch
 
-    from audiorec.backbones._tf_checkpoint import read_checkpoint
+    from audiorec.backbones.tf_checkpoint import read_checkpoint
 
     folder = find_checkpoint(checkpoint, checkpoint_dir)
     digest = hashlib.sha256((folder / ".index").read_bytes()).hexdigest()[:12]

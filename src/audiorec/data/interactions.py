@@ -122,3 +122,8 @@ def index_split(split: Split, user_col: str = USER, item_col: str = ITEM) -> Ind
         if ORDER in df:
             frames[name][ORDER] = df[ORDER].to_numpy()
     return IndexedSplit(users=users, items=items, frames=frames)
+
+
+def load_split(paths: dict) -> Split:
+    """The split's train, val and test Parquet files as a Split of frames."""
+    return Split(*(pd.read_parquet(paths[p]) for p in ("train", "val", "test")))

@@ -1,10 +1,16 @@
 """Recommender registry: a recommender's config ``type`` is its module name here.
 
-Each module exposes its class as ``RECOMMENDER``. Modules import nothing heavy
-at top level beyond numpy and torch, so that checking a config stays fast.
+Each type module assigns its class to ``RECOMMENDER``. Modules import torch
+and other heavy libraries inside the methods that use them (networks live in
+``audiorec.networks``), so that checking a config imports none of them.
 """
 
 from audiorec.registry import Registry
 
-_registry = Registry(__name__, __path__, "RECOMMENDER", "recommender", frozenset({"base"}))
-available, get = _registry.available, _registry.get
+_registry = Registry(__name__, __path__, "RECOMMENDER", "recommender")
+available, get, module, source_file = (
+    _registry.available,
+    _registry.get,
+    _registry.module,
+    _registry.source_file,
+)

@@ -11,18 +11,24 @@ from __future__ import annotations
 
 import copy
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
-import numpy as np
-import torch
+from audiorec.schema import validate_against
 
-from audiorec.data.interactions import History, IndexedSplit
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+    from audiorec.data.interactions import History, IndexedSplit
 
 
 class Recommender(ABC):
     PARAMS: ClassVar[dict] = {}
     uses_content: ClassVar[bool] = False
     supported_variants: ClassVar[tuple[str, ...]] = ()
+    #: Attributes that ``fit`` sets and ``score`` reads: what ``save`` keeps of a fitted model.
+    SCORING_STATE: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -32,7 +38,7 @@ class Recommender(ABC):
         variant: str = "frozen",
         checkpoint: str | None = None,
     ):
-        from audiorec.config import validate_against
+        import torch
 
         self.params = validate_against(copy.deepcopy(dict(params or {})), self.params_schema())
         self.seed = seed
@@ -43,6 +49,11 @@ class Recommender(ABC):
     @classmethod
     def params_schema(cls) -> dict:
         return {"type": "object", "additionalProperties": False, "properties": cls.PARAMS}
+
+    @classmethod
+    def content_free(cls, variant: str, params: dict) -> bool:
+        """Whether a run of this variant reads no backbone (then it runs once, under ``none``)."""
+        return not cls.uses_content
 
     @abstractmethod
     def fit(
@@ -60,3 +71,39 @@ class Recommender(ABC):
     def info(self) -> dict:
         """Facts about the fitted model for the run's record (epochs, losses...)."""
         return {}
+
+    def save(self, path: str | Path) -> None:
+        """The fitted model, so that a separate job can score with it (``load``)."""
+        import torch
+
+        state = {a: getattr(self, a) for a in self.SCORING_STATE}
+        payload = {
+            "class": f"{type(self).__module__}.{type(self).__qualname__}",
+            "params": self.params,
+            "seed": self.seed,
+            "variant": self.variant,
+            "state": state,
+        }
+        tmp = Path(f"{path}.tmp")
+        torch.save(payload, tmp)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> Recommender:
+        """A model saved by ``save``, on ``device``, ready to ``score``."""
+        import torch
+
+        payload = torch.load(path, map_location=device, weights_only=False)
+        expected = f"{cls.__module__}.{cls.__qualname__}"
+        if payload["class"] != expected:
+            raise ValueError(f"{path} holds a {payload['class']}, not a {expected}")
+        model = cls(
+            payload["params"], seed=payload["seed"], device=device, variant=payload["variant"]
+        )
+        for name, value in payload["state"].items():
+            setattr(model, name, value)
+        model.loaded()
+        return model
+
+    def loaded(self) -> None:  # noqa: B027 - an optional hook, not an abstract method
+        """Rebuild what ``save`` does not keep (e.g. a random generator) after ``load``."""

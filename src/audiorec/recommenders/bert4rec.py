@@ -3,7 +3,7 @@
 The encoder is BERT's (the authors used transformers' BertModel): learned
 positions plus the type-0 embedding added to the input rows, LayerNorm
 (eps 1e-12) and dropout, then post-norm layers of self-attention and a GELU
-feed-forward (``_bert_encoder``, checked against BertModel), initialised
+feed-forward (``audiorec.networks.encoder``, checked against BertModel), initialised
 N(0, 0.02) as BERT does. Input rows are the item
 table plus a mask row (N(0, 0.02), trained) and a zero padding row; the output
 layer is tied to the same table (no bias), and the softmax runs over every
@@ -23,7 +23,7 @@ prefixes every epoch, RecBole's training data), each masked with
 probability 0.2, full-softmax cross-entropy on the masked positions, batches
 of 128 sequences, Adam, plateau schedule, early stopping on validation loss.
 Batches are shuffled, as the study's and RecBole's are, and packed
-(``_packing``: short sequences share a row, each attending only within
+(``audiorec.sequences.packing``: short sequences share a row, each attending only within
 itself), which spares their padding exactly. ``batching: by_length`` groups
 sequences of similar length instead (sorted within pools of 50 batches, then
 shuffled), audiorec's default before packing, which on MovieLens-100k left
@@ -55,116 +55,24 @@ logit matrix for a whole batch at once.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from scipy.stats import binom
-from torch import nn
-from torch.nn import functional as F
-from torch.utils.checkpoint import checkpoint
 
-from audiorec.evaluation.metrics import from_hits
-from audiorec.evaluation.ranking import rank
-from audiorec.recommenders._bert_encoder import BertEncoder, dropout
-from audiorec.recommenders._packing import pack
-from audiorec.recommenders._trained import TrainedRecommender
-from audiorec.registry import choice
+from audiorec.recommenders.trained import TrainedRecommender
+from audiorec.schema import choice
+from audiorec.sequences.padding import padded
 from audiorec.training import epoch_rng, step, summary, train
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 VAL_STREAM = 1
 
 
-class _Bert(nn.Module):
-    def __init__(self, items: torch.Tensor, train_items: bool, p: dict, max_positions: int):
-        super().__init__()
-        width = items.shape[1]
-        hidden = p["project_to"] or width
-        if hidden % p["heads"]:
-            raise ValueError(
-                f"hidden size {hidden} is not divisible by {p['heads']} attention heads; "
-                "set params.project_to (or heads)"
-            )
-        std = p["init_std"]
-        self.items = nn.Parameter(items, requires_grad=train_items)
-        self.mask_row = nn.Parameter(torch.randn(1, width) * std)
-        self.register_buffer("pad_row", torch.zeros(1, width))
-        self.proj = nn.Linear(width, hidden, bias=False) if p["project_to"] else None
-        self.positions = nn.Embedding(max_positions, hidden)
-        self.token_type = nn.Parameter(torch.zeros(hidden))
-        self.norm = nn.LayerNorm(hidden, eps=1e-12)
-        self.p_drop = p["dropout"]
-        self.encoder = BertEncoder(hidden, p["heads"], p["ffn"], p["dropout"], p["layers"])
-        self.head = None
-        if p["output_head"] == "bert":  # BERT's masked-LM head, as RecBole's BERT4Rec has
-            self.head = nn.Sequential(
-                nn.Linear(hidden, hidden), nn.GELU(), nn.LayerNorm(hidden, eps=1e-12)
-            )
-            self.out_bias = nn.Parameter(torch.zeros(items.shape[0] + 2))
-        for name, w in self.named_parameters():
-            if name.startswith(("items", "mask_row", "norm", "token_type")):
-                continue
-            if w.dim() > 1:
-                nn.init.normal_(w, 0.0, std)
-            elif name.endswith("bias"):
-                nn.init.zeros_(w)
-        self.token_type.data.normal_(0.0, std)
-
-    @property
-    def mask_id(self) -> int:
-        return self.items.shape[0]
-
-    @property
-    def pad_id(self) -> int:
-        return self.items.shape[0] + 1
-
-    def table(self) -> torch.Tensor:
-        t = torch.cat([self.items, self.mask_row, self.pad_row])
-        return self.proj(t) if self.proj is not None else t
-
-    def logits(self, hidden: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-        """Scores of every table row (tied output), through the head when there is one."""
-        if self.head is None:
-            return hidden @ table.T
-        return torch.addmm(self.out_bias[: table.shape[0]], self.head(hidden), table.T)
-
-    def encode(
-        self,
-        ids: torch.Tensor,
-        table: torch.Tensor | None = None,
-        rows: torch.Tensor | None = None,
-        packed: tuple[torch.Tensor, torch.Tensor] | None = None,
-    ) -> torch.Tensor:
-        """Hidden states (B, L, H), or only those at ``rows`` (B, L) bool, as (rows.sum(), H).
-
-        ``packed`` (segments, positions), both (B, L), for rows that hold
-        several sequences (``_packing``).
-        """
-        table = self.table() if table is None else table
-        pad = ids == self.pad_id
-        if packed is None:
-            segments, places = None, self.positions.weight[: ids.shape[1]]
-        else:
-            segments, places = packed[0], self.positions(packed[1])
-        x = table[ids] + places + self.token_type
-        return self.encoder(dropout(self.norm(x), self.p_drop, self.training), pad, rows, segments)
-
-    def encode_last(self, ids: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-        """Hidden state (B, H) at each sequence's last item (the mask, when predicting)."""
-        last = (ids != self.pad_id).sum(1) - 1
-        rows = torch.zeros_like(ids, dtype=torch.bool)
-        rows[torch.arange(len(ids), device=ids.device), last] = True
-        return self.encode(ids, table, rows)
-
-
-def _padded(seqs: list[np.ndarray], pad: int) -> np.ndarray:
-    out = np.full((len(seqs), max(1, max(len(s) for s in seqs))), pad, dtype=np.int64)
-    for row, s in enumerate(seqs):
-        out[row, : len(s)] = s
-    return out
-
-
 class BERT4Rec(TrainedRecommender):
+    SCORING_STATE = ("net", "_n_items")
     PARAMS = {
         **TrainedRecommender.COMMON,
         "layers": {"type": "integer", "minimum": 1, "default": 2},
@@ -239,11 +147,15 @@ class BERT4Rec(TrainedRecommender):
     }
 
     def fit(self, data, item_vectors=None, available=None):
+        import torch
+
+        from audiorec.networks.bert import BertNet
+
         p = self.params
         self._n_items = data.n_items
         items, train_items = self.item_table(item_vectors, available, p["init_std"])
         torch.manual_seed(self.seed)
-        self.net = _Bert(
+        self.net = BertNet(
             items, train_items, p, max_positions=max(p["max_len"], p["predict_window"], 200)
         ).to(self.device)
         hist = data.history("train")
@@ -254,7 +166,13 @@ class BERT4Rec(TrainedRecommender):
             users = users[hist.lengths()[users] > 0]
             self._val_ranking = (users, hist, data.matrix("val"), data.n_relevant("val")[users])
         self.progress = train(
-            self.net, self._train_epoch, self._val_loss, p, self.seed, self.checkpoint
+            self.net,
+            self._train_epoch,
+            self._val_loss,
+            p,
+            self.seed,
+            self.checkpoint,
+            identity=self.run_identity(data, item_vectors, available),
         )
         return self
 
@@ -304,7 +222,9 @@ class BERT4Rec(TrainedRecommender):
         ``max_masked`` only a sequence's last that many masked positions are
         scored; the earlier ones stay masked in the input, as in RecBole.
         """
-        ids = _padded(seqs, self.net.pad_id)
+        import torch
+
+        ids = padded(seqs, self.net.pad_id)
         real = ids != self.net.pad_id
         if last_only:
             mask = np.zeros_like(real)
@@ -320,6 +240,8 @@ class BERT4Rec(TrainedRecommender):
         return torch.from_numpy(ids), torch.from_numpy(scored), torch.from_numpy(labels)
 
     def _validation(self, data, hist) -> list[tuple]:
+        import torch
+
         p = self.params
         val = data.frames["val"]
         val = val[val["iidx"] >= 0]
@@ -362,11 +284,14 @@ class BERT4Rec(TrainedRecommender):
             np.append(hist.sequence(u)[-(length - 1) :] if length > 1 else [], self.net.mask_id)
             for u in users
         ]
-        return _padded([s.astype(np.int64) for s in seqs], self.net.pad_id)
+        return padded([s.astype(np.int64) for s in seqs], self.net.pad_id)
 
     # -- loss -----------------------------------------------------------------
     def _ce(self, hidden: torch.Tensor, labels: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
         """Summed full-softmax cross-entropy, block by block under checkpointing."""
+        import torch
+        from torch.nn import functional as F
+        from torch.utils.checkpoint import checkpoint
 
         def block(h, y, t):
             return F.cross_entropy(self.net.logits(h, t).float(), y, reduction="sum")
@@ -412,6 +337,8 @@ class BERT4Rec(TrainedRecommender):
         return [batches[i] for i in rng.permutation(len(batches))]
 
     def _train_epoch(self, epoch: int, optimizer: torch.optim.Optimizer) -> float:
+        from audiorec.sequences.packing import pack
+
         rng = epoch_rng(self.seed, epoch)
         seqs = self._epoch_sequences(rng)
         batches = self._batches(seqs, rng)
@@ -440,6 +367,8 @@ class BERT4Rec(TrainedRecommender):
         the batch's own count, keeps every masked item's weight what shuffled
         batches give it, while ``by_length`` batching saves the padding.
         """
+        from scipy.stats import binom
+
         if self.params["loss_norm"] == "batch" or not n_batches:
             return None
         p, cap = self.params["mask_prob"], self.params["max_masked"]
@@ -457,6 +386,9 @@ class BERT4Rec(TrainedRecommender):
         sequential models, so that a comparison with RecBole can pick its
         epoch the way RecBole does.
         """
+        from audiorec.evaluation.metrics import from_hits
+        from audiorec.evaluation.ranking import rank
+
         users, hist, relevant, n_relevant = self._val_ranking
         exclude = None if self.params["select_by"] == "ndcg_with_history" else hist.matrix
         r = rank(lambda b: self.score(b, hist), users, exclude, relevant, k=10)
@@ -483,6 +415,8 @@ class BERT4Rec(TrainedRecommender):
 
     # -- scoring --------------------------------------------------------------
     def score(self, users, history):
+        import torch
+
         ids = torch.from_numpy(
             self._window(history, np.asarray(users), self.params["predict_window"])
         ).to(self.device)

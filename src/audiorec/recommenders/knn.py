@@ -8,16 +8,21 @@ could not be embedded are never recommended and do not enter user means.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import scipy.sparse as sp
-import torch
 
 from audiorec.recommenders.base import Recommender
+
+if TYPE_CHECKING:
+    import torch
 
 
 class ContentKNN(Recommender):
     uses_content = True
     supported_variants = ("frozen", "random", "shuffled")
+    SCORING_STATE = ("_available", "_raw_np", "_items_t", "_blocked")
     PARAMS = {
         "similarity": {"enum": ["cosine", "dot"], "default": "cosine"},
         "standardize": {
@@ -28,6 +33,8 @@ class ContentKNN(Recommender):
     }
 
     def fit(self, data, item_vectors=None, available=None):
+        import torch
+
         if item_vectors is None:
             raise ValueError("knn needs item vectors")
         v = np.asarray(item_vectors, dtype=np.float32)
@@ -47,6 +54,8 @@ class ContentKNN(Recommender):
         return self
 
     def user_vectors(self, users: np.ndarray, history) -> torch.Tensor:
+        import torch
+
         h = history.matrix[users].multiply(self._available[np.newaxis, :]).tocsr()
         h.data[:] = 1.0
         n = np.asarray(h.sum(axis=1)).ravel()

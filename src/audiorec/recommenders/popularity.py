@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from audiorec.recommenders.base import Recommender
 
 
 class Popularity(Recommender):
+    SCORING_STATE = ("_scores",)
+
     def fit(self, data, item_vectors=None, available=None):
+        import torch
+
         counts = np.asarray(data.matrix("train").sum(axis=0)).ravel()
         self._scores = torch.as_tensor(counts, dtype=torch.float32, device=self.device)
         return self

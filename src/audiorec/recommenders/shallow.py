@@ -14,37 +14,21 @@ its inverted freeze flag, trained the item table and froze the users:
 
 from __future__ import annotations
 
-import numpy as np
-import torch
-from torch import nn
-from torch.nn import functional as F
+from typing import TYPE_CHECKING
 
-from audiorec.recommenders._trained import TrainedRecommender
+import numpy as np
+
+from audiorec.recommenders.trained import TrainedRecommender
 from audiorec.training import epoch_rng, step, summary, train
+
+if TYPE_CHECKING:
+    import torch
 
 VAL_STREAM = 1
 
 
-class _Net(nn.Module):
-    def __init__(
-        self,
-        users: torch.Tensor,
-        items: torch.Tensor,
-        hidden: int,
-        train_users: bool,
-        train_items: bool,
-    ):
-        super().__init__()
-        self.users = nn.Parameter(users, requires_grad=train_users)
-        self.items = nn.Parameter(items, requires_grad=train_items)
-        self.proj = nn.Sequential(nn.Linear(items.shape[1], hidden), nn.ReLU())
-
-    def embed(self, table: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
-        x = table if rows is None else table[rows]
-        return F.normalize(self.proj(x), dim=-1, eps=1e-8)
-
-
 class ShallowNet(TrainedRecommender):
+    SCORING_STATE = ("net", "_items_out")
     PARAMS = {
         **TrainedRecommender.COMMON,
         "hidden": {
@@ -76,6 +60,10 @@ class ShallowNet(TrainedRecommender):
     }
 
     def fit(self, data, item_vectors=None, available=None):
+        import torch
+
+        from audiorec.networks.shallow import ShallowTower
+
         self._n_items = data.n_items
         items, train_items = self.item_table(item_vectors, available, self.params["init_std"])
         train_m = data.matrix("train")
@@ -87,7 +75,7 @@ class ShallowNet(TrainedRecommender):
             users = gen.normal(0.0, self.params["init_std"], (data.n_users, items.shape[1]))
         torch.manual_seed(self.seed)
         hidden = self.params["hidden"] or items.shape[1]
-        self.net = _Net(
+        self.net = ShallowTower(
             torch.as_tensor(users, dtype=torch.float32),
             items,
             hidden,
@@ -119,7 +107,13 @@ class ShallowNet(TrainedRecommender):
             ),
         )
         self.progress = train(
-            self.net, self._train_epoch, self._val_loss, self.params, self.seed, self.checkpoint
+            self.net,
+            self._train_epoch,
+            self._val_loss,
+            self.params,
+            self.seed,
+            self.checkpoint,
+            identity=self.run_identity(data, item_vectors, available),
         )
         with torch.no_grad():
             self._items_out = self.net.embed(self.net.items).T.contiguous()
@@ -128,6 +122,8 @@ class ShallowNet(TrainedRecommender):
     def _loss(
         self, users: torch.Tensor, items: torch.Tensor, negatives: torch.Tensor
     ) -> torch.Tensor:
+        import torch
+
         dev = self.device
         users, items, negatives = users.to(dev), items.to(dev), negatives.to(dev)
         with self._autocast():
@@ -147,6 +143,8 @@ class ShallowNet(TrainedRecommender):
             return torch.clamp(self.params["margin"] - s_pos + s_neg, min=0).float().mean()
 
     def _train_epoch(self, epoch: int, optimizer: torch.optim.Optimizer) -> float:
+        import torch
+
         rng = epoch_rng(self.seed, epoch)
         users, items = self._pos
         order = torch.from_numpy(rng.permutation(len(users)))
@@ -174,6 +172,8 @@ class ShallowNet(TrainedRecommender):
         return total / n
 
     def score(self, users, history):
+        import torch
+
         with torch.no_grad():
             u = self.net.embed(self.net.users, torch.as_tensor(users, device=self.device))
             return u.float() @ self._items_out.float()

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from audiorec.planning import baseline_of
 from audiorec.reporting.stats import holm, paired_tests, t_interval
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,9 @@ def _per_user_means(long: pd.DataFrame, metrics: list[str]) -> dict[str, pd.Data
     return out
 
 
-def baseline_for(row: dict, default: str, overrides: dict[str, str | None]) -> str:
+def baseline_for(row: dict, default: str, overrides: dict[str, str | None], names) -> str:
     template = overrides.get(row["recommender"]) or default
-    return template.format(backbone=row["backbone"], variant=row["variant"])
+    return baseline_of(template, row["run"], names)
 
 
 def build(
@@ -83,7 +84,7 @@ def build(
             row[f"{m} seed sd"] = (
                 float(seed_means[m].std(ddof=1)) if len(seed_means) > 1 else np.nan
             )
-        base = baseline_for(row, baseline, overrides or {})
+        base = baseline_for(row, baseline, overrides or {}, users)
         row["baseline"] = base
         if base != name and base in users:
             ref = users[base]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+import numpy as np
 import pandas as pd
 
 from audiorec import failures
@@ -15,10 +16,14 @@ log = logging.getLogger(__name__)
 
 
 def shard_of(catalogue: pd.DataFrame, shard: int, n_shards: int) -> pd.DataFrame:
-    """Every n-th track of the sorted catalogue: shards of equal size and mixed content."""
+    """A contiguous run of the catalogue (sorted by track id), shards differing by one track at most.
+
+    Contiguous, so that concatenating shards in order keeps tracks sorted.
+    """
     if not 0 <= shard < n_shards:
         raise ValueError(f"shard {shard} outside 0..{n_shards - 1}")
-    return catalogue.iloc[shard::n_shards]
+    bounds = np.linspace(0, len(catalogue), n_shards + 1).round().astype(int)
+    return catalogue.iloc[bounds[shard] : bounds[shard + 1]]
 
 
 def run(

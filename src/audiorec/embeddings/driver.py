@@ -9,6 +9,7 @@ and parameters; models load lazily, so no worker ever holds one.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -122,7 +123,7 @@ def extract(backbone: Backbone, tracks: Iterable[tuple[str, np.ndarray]]) -> Ext
     return c.result()
 
 
-def _prepared_shard(path: str, backbone_cls: type, params: dict):
+def _prepared_shard(paths: list[str], backbone_cls: type, params: dict):
     """An IterableDataset of (track_id, prepared input, failure reason), row groups split over workers.
 
     Built on demand so that torch stays out of backbones (such as MFCC) that never need it.
@@ -138,8 +139,9 @@ def _prepared_shard(path: str, backbone_cls: type, params: dict):
             info = torch.utils.data.get_worker_info()
             worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
             preparer = backbone_cls(params)  # no model is loaded to prepare
-            pf = pq.ParquetFile(path)
-            for group in range(worker, pf.num_row_groups, n_workers):
+            files = [pq.ParquetFile(p) for p in paths]
+            groups = [(f, g) for f in files for g in range(f.num_row_groups)]
+            for pf, group in groups[worker::n_workers]:
                 table = pf.read_row_group(group)
                 for tid, data in zip(
                     table["track_id"].to_pylist(), table["flac"].to_pylist(), strict=True
@@ -157,16 +159,17 @@ def _as_is(item):
     return item
 
 
-def extract_shard(backbone: Backbone, path: str, workers: int = 0) -> Extracted:
-    """Embed every track of a cache shard, preparing inputs in `workers` processes."""
+def extract_shard(backbone: Backbone, paths: str | list[str], workers: int = 0) -> Extracted:
+    """Embed every track of one or more cache shards, preparing inputs in `workers` processes."""
     from audiorec.audio.cache import iter_shard
 
+    paths = [paths] if isinstance(paths, str) else list(paths)
     if workers <= 0:
-        return extract(backbone, iter_shard(path))
+        return extract(backbone, itertools.chain.from_iterable(map(iter_shard, paths)))
     import torch
 
     loader = torch.utils.data.DataLoader(
-        _prepared_shard(path, type(backbone), backbone.params),
+        _prepared_shard(paths, type(backbone), backbone.params),
         batch_size=None,
         collate_fn=_as_is,
         num_workers=workers,

@@ -10,11 +10,16 @@ random row with the spread of the others.
 
 from __future__ import annotations
 
+import hashlib
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from audiorec.recommenders.base import Recommender
 from audiorec.training import TRAINING_PARAMS
+
+if TYPE_CHECKING:
+    import torch
 
 TRAINABLE = {"frozen": False, "shuffled": False, "finetune": True, "random": True}
 
@@ -32,10 +37,17 @@ class TrainedRecommender(Recommender):
         },
     }
 
+    @classmethod
+    def content_free(cls, variant: str, params: dict) -> bool:
+        """A ``random`` table of its own width (``random_dim``) needs nothing of a backbone."""
+        return variant == "random" and bool(params.get("random_dim"))
+
     def item_table(
         self, vectors: np.ndarray | None, available: np.ndarray | None, init_std: float
     ) -> tuple[torch.Tensor, bool]:
         """(initial item table, trainable) for this run's variant."""
+        import torch
+
         gen = np.random.default_rng([self.seed, 7])
         if self.variant == "random" and (vectors is None or self.params["random_dim"]):
             if vectors is None and not self.params["random_dim"]:
@@ -51,6 +63,36 @@ class TrainedRecommender(Recommender):
                 table[~available] = gen.normal(0.0, spread, ((~available).sum(), table.shape[1]))
         return torch.as_tensor(table, dtype=torch.float32), TRAINABLE[self.variant]
 
+    def run_identity(self, data, vectors: np.ndarray | None, available: np.ndarray | None) -> dict:
+        """Digests of what a training run depends on besides its settings (see ``training.train``)."""
+        return run_identity(data, vectors, available, type(self).__module__)
+
     def _autocast(self):
+        import torch
+
         enabled = self.device.type == "cuda" and self.params["mixed_precision"]
         return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+def run_identity(data, vectors, available, module: str) -> dict[str, str]:
+    """Digests of the train and validation pairs, the item vectors and the model's code."""
+    from audiorec import code_version
+
+    def digest(*arrays) -> str:
+        h = hashlib.sha256()
+        for a in arrays:
+            a = np.ascontiguousarray(a)
+            h.update(str((a.dtype, a.shape)).encode())
+            h.update(a.tobytes())
+        return h.hexdigest()[:16]
+
+    parts = {}
+    for part in ("train", "val"):
+        f = data.frames[part]
+        order = f["order"].to_numpy() if "order" in f else np.zeros(0)
+        parts[f"{part} data"] = digest(f["uidx"].to_numpy(), f["iidx"].to_numpy(), order)
+    ids = np.array([*map(str, data.users), "|", *map(str, data.items)], dtype=object).astype(str)
+    parts["ids"] = digest(ids)
+    parts["item vectors"] = digest(*(a for a in (vectors, available) if a is not None))
+    parts["code"] = code_version.fingerprint(module)
+    return parts

@@ -15,7 +15,7 @@ class WeightsNotFound(FileNotFoundError):
     pass
 
 
-def _offline() -> bool:
+def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
 
 
@@ -47,12 +47,12 @@ def resolve(
     try:
         folder = Path(
             snapshot_download(
-                checkpoint, revision=revision, allow_patterns=patterns, local_files_only=_offline()
+                checkpoint, revision=revision, allow_patterns=patterns, local_files_only=offline()
             )
         )
     except (LocalEntryNotFoundError, OSError, ValueError) as err:
         how = f"`huggingface-cli download {checkpoint}` on a machine with network access"
-        state = "HF_HUB_OFFLINE is set and " if _offline() else ""
+        state = "HF_HUB_OFFLINE is set and " if offline() else ""
         raise WeightsNotFound(
             f"{checkpoint}: {state}the checkpoint is not in the local Hugging Face cache; "
             f"get it with {how}, or set params.checkpoint to a local folder ({type(err).__name__})"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from audiorec.backbones._chunked import ChunkedBackbone
-from audiorec.backbones._hub import resolve
+from audiorec.backbones.chunked import ChunkedBackbone
+from audiorec.backbones.hub import resolve
 
 WEIGHTS = ["model.safetensors", "pytorch_model.bin"]
 

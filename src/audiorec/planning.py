@@ -1,0 +1,86 @@
+"""Which jobs a validated config asks for: runs, their backbones, sample rates, shards.
+
+A run is one (backbone, recommender, variant, seed). A run that reads no
+audio content (popularity, random, a trained model's ``random`` table of its
+own width) is filed under the backbone ``none``, so no backbone's change
+touches it and it runs once, not once per backbone.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from audiorec import backbones, recommenders
+
+NO_BACKBONE = "none"
+NO_VARIANT = "none"
+
+
+class Run(NamedTuple):
+    backbone: str
+    recommender: str
+    variant: str
+    seed: int
+
+    @property
+    def name(self) -> str:
+        """backbone/recommender/variant: the row of the result tables (seeds averaged)."""
+        return f"{self.backbone}/{self.recommender}/{self.variant}"
+
+
+def runs(cfg: dict) -> list[Run]:
+    """Every run the config asks for, each once."""
+    out: dict[Run, None] = {}
+    for rec, spec in cfg["recommenders"].items():
+        cls = recommenders.get(spec["type"])
+        if not cls.uses_content:
+            pairs = [(NO_BACKBONE, NO_VARIANT)]
+        else:
+            chosen = spec["backbones"] or list(cfg["backbones"])
+            pairs = []
+            for variant in spec["variants"]:
+                if cls.content_free(variant, spec["params"]):
+                    pairs.append((NO_BACKBONE, variant))
+                else:
+                    pairs += [(b, variant) for b in chosen]
+        for b, v in pairs:
+            for seed in spec["seeds"]:
+                out[Run(b, rec, v, seed)] = None
+    return list(out)
+
+
+def run_names(cfg: dict) -> list[str]:
+    return sorted({r.name for r in runs(cfg)})
+
+
+def backbone_sample_rate(spec: dict) -> int:
+    return int(backbones.get(spec["type"]).sample_rate_for(spec["params"]))
+
+
+def sample_rates(cfg: dict) -> list[int]:
+    """Distinct rates the audio cache must provide, one per configured backbone rate."""
+    return sorted({backbone_sample_rate(spec) for spec in cfg["backbones"].values()})
+
+
+def backbone_shards(cfg: dict, name: str) -> int:
+    """Extraction jobs of one backbone: its own ``n_shards``, or the audio cache's."""
+    return cfg["backbones"][name]["n_shards"] or cfg["audio"]["n_shards"]
+
+
+def cache_shards_of(shard: int, n_shards: int, n_cache: int) -> list[int]:
+    """The audio-cache shards that extraction shard ``shard`` of ``n_shards`` reads: a
+    contiguous run of them, so that extraction shards too cover the catalogue in order."""
+    bounds = [round(i * n_cache / n_shards) for i in range(n_shards + 1)]
+    return list(range(bounds[shard], bounds[shard + 1]))
+
+
+def baseline_of(template: str, run_name: str, names) -> str:
+    """The run a row is tested against: ``template`` with the row's ``{backbone}`` and
+    ``{variant}``, found under ``none`` when the baseline reads no content."""
+    backbone, _, variant = run_name.split("/")
+    name = template.format(backbone=backbone, variant=variant)
+    if name not in names:
+        free = "/".join([NO_BACKBONE, *name.split("/")[1:]])
+        if free in names:
+            return free
+    return name

@@ -1,0 +1,1 @@
+"""Training sequences for sequential recommenders: windows, masks, batches, packing."""
