@@ -1,12 +1,21 @@
-"""The whole Snakemake workflow on a tiny synthetic dataset, in a temporary directory."""
+"""The whole Snakemake workflow on a tiny synthetic dataset, and what each change re-runs.
+
+The workflow's files are copied to a temporary folder first, so that the
+re-run tests can edit code there (and put it back) without touching the
+checkout.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,43 +25,91 @@ from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
 TINY = REPO / "tests" / "configs" / "tiny.yaml"
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "workflow", "src", "profiles", "envs")
 
 
-def snakemake(workdir, configfile, *args):
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(configfile),
-        "--cores",
-        "2",
-        *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+def copy_workflow(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
 
 
-def scheduled(output: str) -> set[tuple[str, str]]:
-    """(rule, backbone or '') of every job a dry run lists."""
+def snakemake(workdir, configfile, *args, snakefile=REPO / "Snakefile", profile=None):
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile)]
+    cmd += ["--directory", str(workdir), "--configfile", str(configfile), "--cores", "2"]
+    if profile:
+        cmd += ["--profile", str(profile)]
+    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=900)
+
+
+def scheduled(output: str) -> set[tuple[str, str, str]]:
+    """(rule, backbone or '', recommender or '') of every job a dry run lists."""
     jobs = set()
     for block in re.split(r"\n(?=(?:local)?rule \w+:)", output):
         m = re.match(r"(?:local)?rule (\w+):", block.strip())
         if m:
             b = re.search(r"wildcards:.*?backbone=([\w-]+)", block)
-            jobs.add((m.group(1), b.group(1) if b else ""))
+            r = re.search(r"wildcards:.*?recommender=([\w-]+)", block)
+            jobs.add((m.group(1), b.group(1) if b else "", r.group(1) if r else ""))
     return jobs
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    work = tmp_path_factory.mktemp("workflow")
-    done = snakemake(work, TINY)
+def tree(tmp_path_factory):
+    return copy_workflow(tmp_path_factory.mktemp("workflow") / "repo")
+
+
+@pytest.fixture(scope="module")
+def finished(tree):
+    work = tree.parent / "run"
+    done = snakemake(work, TINY, snakefile=tree / "Snakefile")
     assert done.returncode == 0, done.stderr[-4000:]
     return work
+
+
+def dry_run(tree, work, config=TINY) -> set[tuple[str, str, str]]:
+    out = snakemake(work, config, "--dry-run", snakefile=tree / "Snakefile")
+    assert out.returncode == 0, out.stderr[-3000:]
+    return scheduled(out.stdout)
+
+
+@contextlib.contextmanager
+def edited(path: Path, change):
+    """The file with `change(text)` applied, restored afterwards (mtime included)."""
+    original, stat = path.read_text(), path.stat()
+    path.write_text(change(original))
+    try:
+        yield
+    finally:
+        path.write_text(original)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def edited_config(tmp_path, change) -> Path:
+    cfg = copy.deepcopy(yaml.safe_load(TINY.read_text()))
+    change(cfg)
+    path = tmp_path / "edited.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def rules_of(jobs) -> set[str]:
+    return {j[0] for j in jobs}
+
+
+ALL_RUNS = {
+    ("mfcc_a", "knn"),
+    ("mfcc_b", "knn"),
+    ("mfcc_a", "shallow"),
+    ("none", "shallow"),
+    ("none", "popularity"),
+    ("none", "random"),
+}
 
 
 def test_workflow_writes_tables_figure_and_failures(finished):
@@ -68,16 +125,17 @@ def test_workflow_writes_tables_figure_and_failures(finished):
         "none/popularity/none",
         "none/random/none",
         "mfcc_a/shallow/frozen",
-        "mfcc_a/shallow/random",
+        "none/shallow/random",
     }
     assert summary.set_index("run").loc["none/random/none", "seeds"] == 2
     assert (finished / "results" / "figures" / "summary.png").stat().st_size > 1000
     tests = pd.read_csv(tables / "tests.csv")
-    assert set(tests["baseline"]) == {"none/random/none", "mfcc_a/shallow/random"}
+    assert set(tests["baseline"]) == {"none/random/none", "none/shallow/random"}
     run = finished / "results" / "runs" / "mfcc_a" / "shallow" / "frozen" / "seed0"
-    assert (run / "checkpoint.pt").exists()
+    assert (run / "checkpoint.pt").exists() and (run / "model.pt").exists()
     info = json.loads((run / "info.json").read_text())
     assert info["model"]["epochs"] >= 1 and info["model"]["history"][0]["val_loss"] > 0
+    assert info["means"]["HitRate@10"] >= 0 and info["part"] == "test"
     assert tests["p_wilcoxon_holm"].between(0, 1).all()
     fails = pd.read_csv(finished / "results" / "embeddings" / "mfcc_a.failures.tsv", sep="\t")
     truth = pd.read_csv(finished / "data" / "demo" / "synthetic_truth.tsv", sep="\t")
@@ -86,29 +144,113 @@ def test_workflow_writes_tables_figure_and_failures(finished):
     assert stats.loc["test", "users"] > 0 and stats.loc["val", "users"] > 0
 
 
-def test_nothing_to_do_when_nothing_changed(finished):
-    out = snakemake(finished, TINY, "--dry-run")
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "Nothing to be done" in out.stdout + out.stderr
+def test_nothing_to_do_when_nothing_changed(tree, finished):
+    assert dry_run(tree, finished) == set()
 
 
-def test_editing_one_backbone_reruns_only_its_jobs(finished, tmp_path):
-    cfg = yaml.safe_load(TINY.read_text())
-    edited = copy.deepcopy(cfg)
-    edited["backbones"]["mfcc_b"]["params"]["n_mfcc"] = 12
-    path = tmp_path / "edited.yaml"
-    path.write_text(yaml.safe_dump(edited))
-    out = snakemake(finished, path, "--dry-run")
-    assert out.returncode == 0, out.stderr[-3000:]
-    jobs = scheduled(out.stdout)
+def test_editing_one_backbone_reruns_only_its_jobs(tree, finished, tmp_path):
+    """Content-free runs (none/shallow/random, popularity, random) do not depend on any backbone."""
+    path = edited_config(tmp_path, lambda c: c["backbones"]["mfcc_b"]["params"].update(n_mfcc=12))
+    jobs = dry_run(tree, finished, path)
     assert jobs == {
-        ("extract", "mfcc_b"),
-        ("merge_embeddings", "mfcc_b"),
-        ("train", "mfcc_b"),
-        ("evaluate", "mfcc_b"),
-        ("aggregate", ""),
-        ("all", ""),
+        ("extract", "mfcc_b", ""),
+        ("merge_embeddings", "mfcc_b", ""),
+        ("train", "mfcc_b", "knn"),
+        ("evaluate", "mfcc_b", "knn"),
+        ("aggregate", "", ""),
+        ("all", "", ""),
     }, jobs
+    path = edited_config(tmp_path, lambda c: c["backbones"]["mfcc_a"]["params"].update(n_mfcc=12))
+    jobs = dry_run(tree, finished, path)
+    assert {(b, r) for rule, b, r in jobs if rule == "train"} == {
+        ("mfcc_a", "knn"),
+        ("mfcc_a", "shallow"),
+    }, jobs
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda c: c["evaluation"].update(ks=[5, 10, 50]), id="adding a K"),
+        pytest.param(lambda c: c["evaluation"].update(user_batch=7), id="user_batch"),
+    ],
+)
+def test_evaluation_settings_rerun_evaluations_only(tree, finished, tmp_path, change):
+    jobs = dry_run(tree, finished, edited_config(tmp_path, change))
+    assert rules_of(jobs) == {"evaluate", "aggregate", "all"}, jobs
+    assert {(b, r) for rule, b, r in jobs if rule == "evaluate"} == ALL_RUNS
+
+
+def test_resources_and_workers_rerun_nothing(tree, finished, tmp_path):
+    def change(c):
+        c["backbones"]["mfcc_a"]["resources"] = {"threads": 2, "mem_mb": 9000, "gpu": 0}
+        c["backbones"]["mfcc_a"]["workers"] = 2
+        c["recommenders"]["knn"]["resources"] = {"threads": 2, "runtime": 999}
+
+    assert dry_run(tree, finished, edited_config(tmp_path, change)) == set()
+
+
+def append_code(text: str) -> str:
+    return text + "\n_EDITED = 1\n"
+
+
+def append_comment(text: str) -> str:
+    return text + "\n# a comment, and a docstring-free blank line\n"
+
+
+@pytest.mark.parametrize(
+    ("module", "expected"),
+    [
+        pytest.param(
+            "audiorec/evaluation/metrics.py",
+            {("evaluate", *run) for run in ALL_RUNS},
+            id="evaluation/metrics.py",
+        ),
+        pytest.param(
+            "audiorec/recommenders/knn.py",
+            {(rule, b, "knn") for rule in ("train", "evaluate") for b in ("mfcc_a", "mfcc_b")},
+            id="recommenders/knn.py",
+        ),
+        pytest.param(
+            "audiorec/recommenders/shallow.py",
+            {(rule, b, "shallow") for rule in ("train", "evaluate") for b in ("mfcc_a", "none")},
+            id="recommenders/shallow.py",
+        ),
+        pytest.param(
+            "audiorec/backbones/base.py",
+            {("extract", b, "") for b in ("mfcc_a", "mfcc_b")}
+            | {("merge_embeddings", b, "") for b in ("mfcc_a", "mfcc_b")}
+            | {(rule, b, r) for rule in ("train", "evaluate") for b, r in ALL_RUNS if b != "none"},
+            id="backbones/base.py",
+        ),
+        pytest.param("audiorec/backbones/wav2vec2_family.py", set(), id="wav2vec2_family.py"),
+        pytest.param("audiorec/backbones/mert.py", set(), id="backbones/mert.py"),
+    ],
+)
+def test_editing_code_reruns_the_jobs_that_import_it(tree, finished, module, expected):
+    path = tree / "src" / module
+    with edited(path, append_code):
+        jobs = dry_run(tree, finished)
+    downstream = {("aggregate", "", ""), ("all", "", "")} if expected else set()
+    assert jobs == expected | downstream, jobs
+
+
+def test_a_touched_wrapper_reruns_nothing_an_edited_one_its_jobs(tree, finished):
+    script = tree / "workflow" / "scripts" / "train.py"
+    os.utime(script)
+    assert dry_run(tree, finished) == set()
+    with edited(script, append_code):
+        jobs = dry_run(tree, finished)
+    assert rules_of(jobs) == {"train", "evaluate", "aggregate", "all"}
+    assert {(b, r) for rule, b, r in jobs if rule == "train"} == ALL_RUNS
+
+
+@pytest.mark.parametrize(
+    "path", ["src/audiorec/evaluation/metrics.py", "envs/core.yaml", "envs/train.yaml"]
+)
+def test_comments_rerun_nothing(tree, finished, path):
+    with edited(tree / path, append_comment):
+        assert dry_run(tree, finished) == set()
 
 
 def test_bad_config_is_refused_before_any_job(tmp_path):
