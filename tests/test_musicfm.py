@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import soundfile as sf
@@ -13,27 +11,9 @@ from audiorec import backbones
 from audiorec.audio.decode import resample
 from audiorec.backbones import musicfm
 from tests.conftest import REPO
+from tests.tiny_backbones import musicfm_folder
 
 CLIP = REPO / "tests" / "fixtures" / "music" / "electronic_neuronal_diving.flac"
-
-# parameter names of the published checkpoint (upstream MusicFM25Hz), beyond the conformer's own
-PUBLISHED = [
-    "model.conv.conv.0.conv1.weight",
-    "model.conv.conv.0.bn1.running_mean",
-    "model.conv.conv.0.conv3.weight",
-    "model.conv.conv.1.bn3.weight",
-    "model.conv.linear.weight",
-    "model.conformer.layers.0.ffn1.intermediate_dense.weight",
-    "model.conformer.layers.1.self_attn.linear_q.weight",
-    "model.conformer.layer_norm.weight",
-    "model.preprocessor_melspec_2048.mel_stft.spectrogram.window",
-    "model.preprocessor_melspec_2048.mel_stft.mel_scale.fb",
-    "model.quantizer_melspec_2048_0.random_projection",
-    "model.quantizer_melspec_2048_0.codebook",
-    "model.linear.weight",
-    "model.cls_token",
-    "model.conformer.pos_conv_embed.conv.weight_g",
-]
 
 
 def _audio(seconds: float) -> np.ndarray:
@@ -43,38 +23,7 @@ def _audio(seconds: float) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    """pretrained_msd.pt ({'state_dict': model.-prefixed weights}) and msd_stats.json, tiny widths."""
-    folder = tmp_path_factory.mktemp("MusicFM")
-    torch.manual_seed(0)
-    net = musicfm._network(conv_dim=8, encoder_dim=32, depth=2, ffn=64)
-    for m in net.modules():  # give batch norms non-trivial statistics
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.5, 0.5)
-            m.running_var.uniform_(0.5, 2.0)
-    state = {
-        f"model.{k}": v
-        for k, v in net.state_dict().items()
-        if k not in {"window", "fb", "stat"} and "pos_conv_embed" not in k
-    }
-    state["model.preprocessor_melspec_2048.mel_stft.spectrogram.window"] = torch.hann_window(2048)
-    state["model.preprocessor_melspec_2048.mel_stft.mel_scale.fb"] = torch.from_numpy(
-        musicfm.htk_mel_filterbank(1025, 128, 24000)
-    )
-    state["model.quantizer_melspec_2048_0.random_projection"] = torch.randn(512, 16)
-    state["model.quantizer_melspec_2048_0.codebook"] = torch.randn(64, 16)
-    state["model.linear.weight"], state["model.linear.bias"] = torch.randn(64, 32), torch.zeros(64)
-    state["model.cls_token"] = torch.randn(32)
-    state["model.conformer.pos_conv_embed.conv.weight_g"] = torch.ones(
-        1, 1, 128
-    )  # old weight-norm names
-    state["model.conformer.pos_conv_embed.conv.weight_v"] = torch.randn(32, 2, 128)
-    state["model.conformer.pos_conv_embed.conv.bias"] = torch.zeros(32)
-    assert set(PUBLISHED) <= set(state)
-    torch.save({"state_dict": state}, folder / "pretrained_msd.pt")
-    (folder / "msd_stats.json").write_text(
-        json.dumps({"melspec_2048_mean": 6.77, "melspec_2048_std": 18.43})
-    )
-    return folder, net
+    return musicfm_folder(tmp_path_factory.mktemp("MusicFM"))
 
 
 def test_filterbank_is_librosas_htk_mel():

@@ -13,19 +13,9 @@ from audiorec import backbones
 from audiorec.audio.decode import resample
 from audiorec.backbones.hub import WeightsNotFound
 from tests.conftest import REPO
+from tests.tiny_backbones import mert_folder, music2vec_folder
 
 CLIP = REPO / "tests" / "fixtures" / "music" / "rock_ninesix.flac"
-TINY = {
-    "hidden_size": 32,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 64,
-    "conv_dim": [16, 16, 16],
-    "conv_stride": [5, 4, 4],
-    "conv_kernel": [10, 4, 4],
-    "num_conv_pos_embeddings": 16,
-    "num_conv_pos_embedding_groups": 4,
-}
 
 
 def _audio(rate: int, seconds: float = 3.0) -> np.ndarray:
@@ -35,62 +25,12 @@ def _audio(rate: int, seconds: float = 3.0) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def music2vec_dir(tmp_path_factory):
-    """Files as in m-a-p/music2vec-v1: config.json, pytorch_model.bin, preprocessor_config.json."""
-    from transformers import Data2VecAudioConfig, Data2VecAudioModel
-
-    folder = tmp_path_factory.mktemp("music2vec-v1")
-    torch.manual_seed(0)
-    model = Data2VecAudioModel(Data2VecAudioConfig(**TINY, num_feat_extract_layers=3))
-    model.config.save_pretrained(folder)
-    torch.save(model.state_dict(), folder / "pytorch_model.bin")
-    (folder / "preprocessor_config.json").write_text(
-        json.dumps(
-            {
-                "do_normalize": True,
-                "sampling_rate": 16000,
-                "feature_extractor_type": "Wav2Vec2FeatureExtractor",
-            }
-        )
-    )
-    assert (folder / "pytorch_model.bin").exists()
-    return folder
+    return music2vec_folder(tmp_path_factory.mktemp("music2vec-v1"))
 
 
 def _mert_dir(root, deepnorm: bool = False, stable: bool = False):
-    """Files as in m-a-p/MERT-v1-*: MERT's config keys and HuBERT parameter names."""
-    from transformers import HubertConfig, HubertModel
-
-    folder = root / ("mert-deepnorm" if deepnorm else "mert-stable" if stable else "mert")
-    folder.mkdir()
-    torch.manual_seed(1)
-    hubert = HubertModel(
-        HubertConfig(
-            **TINY,
-            num_feat_extract_layers=3,
-            do_stable_layer_norm=stable,
-            feat_proj_layer_norm=True,
-        )
-    )
-    cfg = hubert.config.to_dict()
-    cfg.update(
-        architectures=["MERTModel"],
-        auto_map={
-            "AutoConfig": "configuration_MERT.MERTConfig",
-            "AutoModel": "modeling_MERT.MERTModel",
-        },
-        model_type="mert_model",
-        feature_extractor_cqt=False,
-        feature_extractor_cqt_bins=336,
-        deepnorm=deepnorm,
-        attention_relax=-1.0,
-        sample_rate=24000,
-    )
-    (folder / "config.json").write_text(json.dumps(cfg))
-    torch.save(hubert.state_dict(), folder / "pytorch_model.bin")
-    (folder / "preprocessor_config.json").write_text(
-        json.dumps({"do_normalize": False, "sampling_rate": 24000})
-    )
-    return folder, hubert.eval()
+    name = "mert-deepnorm" if deepnorm else "mert-stable" if stable else "mert"
+    return mert_folder(root / name, deepnorm=deepnorm, stable=stable)
 
 
 def test_music2vec_loads_offline_and_embeds_real_audio(music2vec_dir):

@@ -14,46 +14,16 @@ import types
 
 import numpy as np
 import pytest
-import torch
 
 from audiorec import backbones
 from audiorec.backbones.base import UnusableAudio
 from audiorec.backbones.hub import WeightsNotFound
-
-
-class _FakeEncodecMAE(torch.nn.Module):
-    """encode_wav / mask / encode_visible as in encodecmae v1: 320-sample hops, 768 wide."""
-
-    def __init__(self):
-        super().__init__()
-        self.feat_projector = torch.nn.Linear(128, 768)
-        self.visible_encoder = types.SimpleNamespace(layers=[0] * 10, get_activations=self._acts)
-        self.calls = []
-
-    def encode_wav(self, x):
-        self.calls.append(tuple(x["wav"].shape))
-        frames = x["wav"].unfold(1, 320, 320).mean(-1, keepdim=True)  # (B, T, 1)
-        x["projected_wav_features"] = frames.expand(-1, -1, 768) + torch.arange(768.0)
-
-    def mask(self, x, ignore_mask=False):
-        assert ignore_mask
-        x["visible_tokens"] = x["projected_wav_features"]
-        x["visible_padding_mask"] = torch.zeros(x["visible_tokens"].shape[:2], dtype=torch.bool)
-
-    def encode_visible(self, x):
-        x["visible_embeddings"] = x["visible_tokens"] * 2
-
-    def _acts(self, tokens, padding_mask=None):
-        return [tokens * (i + 1) for i in range(10)]
+from tests.tiny_backbones import install_fake_encodecmae, install_fake_jukemirlib
 
 
 @pytest.fixture
 def fake_encodecmae(monkeypatch):
-    model = _FakeEncodecMAE()
-    module = types.ModuleType("encodecmae")
-    module.load_model = lambda name, mode="eval", device="cpu": model
-    monkeypatch.setitem(sys.modules, "encodecmae", module)
-    return model
+    return install_fake_encodecmae(monkeypatch)
 
 
 def test_encodecmae_feeds_4_s_chunks_in_batches(fake_encodecmae):
@@ -97,25 +67,7 @@ def test_encodecmae_missing_checkpoint_offline(monkeypatch):
 
 @pytest.fixture
 def fake_jukemirlib(monkeypatch, tmp_path):
-    lib = types.SimpleNamespace(VQVAE=None, TOP_PRIOR=None, x_cond="stale", y_cond="stale")
-    calls = {"setup": [], "extract": []}
-
-    def setup_models(cache_dir=None, device=None):
-        calls["setup"].append((cache_dir, device))
-        return "vqvae", "prior"
-
-    def extract(audio=None, layers=None, fp16=False, meanpool=False):
-        assert lib.x_cond is None and lib.y_cond is None, "conditioning must be reset per call"
-        lib.x_cond = lib.y_cond = "sized to this batch"
-        calls["extract"].append(([a.shape[0] for a in audio], layers, fp16, meanpool))
-        return {layers[0]: np.stack([np.full((30, 4800), a.mean(), np.float32) for a in audio])}
-
-    module = types.ModuleType("jukemirlib")
-    module.lib, module.setup_models, module.extract = lib, setup_models, extract
-    monkeypatch.setitem(sys.modules, "jukemirlib", module)
-    for f in ("vqvae.pth.tar", "prior_level_2.pth.tar"):
-        (tmp_path / f).write_bytes(b"x")
-    return calls, tmp_path
+    return install_fake_jukemirlib(monkeypatch, tmp_path), tmp_path
 
 
 def test_jukebox_first_24_s_layer_36_fp16_mean_over_time(fake_jukemirlib):

@@ -39,12 +39,15 @@ def copy_workflow(dest: Path) -> Path:
     return dest
 
 
-def snakemake(workdir, configfile, *args, snakefile=REPO / "Snakefile", profile=None):
+def snakemake(workdir, configfile, *args, snakefile=REPO / "Snakefile", profile=None, env=None):
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile)]
     cmd += ["--directory", str(workdir), "--configfile", str(configfile), "--cores", "2"]
     if profile:
         cmd += ["--profile", str(profile)]
-    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=900)
+    environ = {**os.environ, **(env or {})}
+    return subprocess.run(
+        cmd + list(args), capture_output=True, text=True, timeout=900, env=environ
+    )
 
 
 def scheduled(output: str) -> set[tuple[str, str, str]]:
@@ -67,7 +70,8 @@ def tree(tmp_path_factory):
 @pytest.fixture(scope="module")
 def finished(tree):
     work = tree.parent / "run"
-    done = snakemake(work, TINY, snakefile=tree / "Snakefile")
+    record = {"AUDIOREC_RECORD_IMPORTS": str(work / "imports")}
+    done = snakemake(work, TINY, snakefile=tree / "Snakefile", env=record)
     assert done.returncode == 0, done.stderr[-4000:]
     return work
 
@@ -262,3 +266,36 @@ def test_bad_config_is_refused_before_any_job(tmp_path):
     assert out.returncode != 0
     assert "backbones.mfcc_a.params.hop" in out.stdout + out.stderr
     assert not (tmp_path / "results").exists() and not (tmp_path / "data").exists()
+
+
+ENV_OF_RULE = {
+    "generate_demo": "core",
+    "catalogue": "core",
+    "resample": "core",
+    "split": "core",
+    "merge_embeddings": "core",
+    "aggregate": "core",
+    "train": "train",
+    "evaluate": "train",
+}
+
+
+def test_each_env_file_lists_what_its_jobs_import(finished):
+    """Every job of the tiny run recorded its imports (workflow/scripts/_src.py)."""
+    from tests.envs import missing
+
+    records = sorted((finished / "imports").glob("*.txt"))
+    rules = {p.name.split("-")[0] for p in records}
+    assert rules == {*ENV_OF_RULE, "extract"}, rules
+    for record in records:
+        rule, kind = record.name.split("-")[:2]
+        modules = record.read_text().split()
+        env = ENV_OF_RULE.get(rule) or kind
+        assert not missing(modules, REPO / "envs" / f"{env}.yaml"), (record.name, env)
+        if rule == "extract":  # MFCC: no torch at all
+            assert "torch" not in modules, record.name
+    assert not any(
+        "torch" in p.read_text().split()
+        for p in records
+        if p.name.startswith(("resample", "split", "catalogue", "merge", "aggregate"))
+    )

@@ -6,9 +6,17 @@ otherwise win; src/ goes first, and the import is checked. Per-backbone conda
 envs do not install audiorec at all.
 """
 
+import atexit
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+
+# AUDIOREC_RECORD_IMPORTS=<folder>: each job writes the top-level modules it
+# imported (beyond Snakemake's script preamble) there; tests/test_envs.py
+# checks them against the job's conda env file.
+_RECORD = os.environ.get("AUDIOREC_RECORD_IMPORTS")
+_BEFORE = set(sys.modules)
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 while SRC in sys.path:
@@ -28,3 +36,19 @@ def to_plain(obj):
     if isinstance(obj, (list, tuple)):
         return [to_plain(v) for v in obj]
     return obj
+
+
+def _record_imports() -> None:
+    job = sys.modules["__main__"].__dict__.get("snakemake")
+    rule = job.rule if job is not None else Path(sys.argv[0]).stem
+    kind = ""
+    if job is not None and "spec" in job.params.keys():
+        kind = job.params.spec["type"]
+    top = sorted({m.split(".")[0] for m in set(sys.modules) - _BEFORE})
+    out = Path(_RECORD) / f"{rule}-{kind}-{os.getpid()}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(top) + "\n")
+
+
+if _RECORD:
+    atexit.register(_record_imports)

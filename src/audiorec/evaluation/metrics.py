@@ -13,10 +13,6 @@ import numpy as np
 METRICS = ("HitRate", "Recall", "NDCG")
 
 
-def metric_columns(ks) -> list[str]:
-    return [f"{m}@{k}" for k in sorted(ks) for m in METRICS]
-
-
 def from_hits(hits: np.ndarray, n_relevant: np.ndarray, ks) -> dict[str, np.ndarray]:
     """`hits[u, r]`: the item at rank r (0-based) of user u is relevant.
 

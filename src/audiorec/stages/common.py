@@ -27,17 +27,10 @@ def setup_job(log_path: str | Path | None = None, threads: int | None = None) ->
 
     sys.excepthook = log_uncaught
     if threads:
+        # read by torch and the BLAS libraries when they load; a job that never
+        # needs torch (MFCC, the data stages) never imports it
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ[var] = str(threads)
-        try:
-            import torch
-
-            torch.set_num_threads(threads)
-        except ImportError:
-            pass
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(threads)
     return logger
-
-
-def ensure_parent(*paths) -> None:
-    for p in paths:
-        Path(p).parent.mkdir(parents=True, exist_ok=True)
