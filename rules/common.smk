@@ -4,8 +4,6 @@
 # fingerprint of the code it runs (audiorec.code_version), so that editing a
 # module re-runs exactly the jobs that import it.
 
-import yaml
-
 from audiorec import backbones as backbone_registry
 from audiorec import code_version
 from audiorec import recommenders as recommender_registry
@@ -25,7 +23,6 @@ RECOMMENDERS = config["recommenders"]
 RUNS = runs(config)
 SCRIPTS = os.path.join(workflow.basedir, "workflow", "scripts")
 
-
 wildcard_constraints:
     backbone=r"[A-Za-z][A-Za-z0-9_-]*",
     recommender=r"[A-Za-z][A-Za-z0-9_-]*",
@@ -34,14 +31,11 @@ wildcard_constraints:
     shard=r"\d+",
     rate=r"\d+",
 
-
 def data_file(key):
     return os.path.join(DATA["root"], DATA[key])
 
-
 def rate_of(backbone):
     return backbone_sample_rate(BACKBONES[backbone])
-
 
 def code(stage, plugin=None, script=None):
     """The fingerprint of a stage module, a plug-in module and the wrapper script."""
@@ -50,25 +44,19 @@ def code(stage, plugin=None, script=None):
         *modules, scripts=(os.path.join(SCRIPTS, f"{script or stage}.py"),)
     )
 
-
 def backbone_code(stage, script=None):
     return lambda w: code(stage, backbone_registry.module(BACKBONES[w.backbone]["type"]), script)
-
 
 def recommender_code(stage):
     return lambda w: code(stage, recommender_registry.module(RECOMMENDERS[w.recommender]["type"]))
 
-
 def run_dir(backbone, recommender, variant, seed):
     return f"{R}/runs/{backbone}/{recommender}/{variant}/seed{seed}"
 
-
 RUN_DIR = run_dir("{backbone}", "{recommender}", "{variant}", "{seed}")
-
 
 def per_user_files():
     return [f"{run_dir(*r)}/per_user.parquet" for r in RUNS]
-
 
 def summary_outputs():
     return [
@@ -78,7 +66,6 @@ def summary_outputs():
         f"{R}/figures/summary.png",
         f"{R}/split/stats.tsv",
     ] + [f"{R}/embeddings/{b}.failures.tsv" for b in BACKBONES]
-
 
 def catalogue_inputs(wildcards):
     inputs = {"audio": os.path.join(DATA["root"], DATA["audio_dir"])}
@@ -94,15 +81,16 @@ def catalogue_inputs(wildcards):
         )
     return inputs
 
-
 def extract_inputs(w):
     rate = rate_of(w.backbone)
     shards = cache_shards_of(int(w.shard), backbone_shards(config, w.backbone), N_CACHE_SHARDS)
-    return {
+    inputs = {
         "cache": [f"{R}/audio/{rate}hz/shard{s}.parquet" for s in shards],
         "cache_failures": [f"{R}/audio/{rate}hz/shard{s}.failures.tsv" for s in shards],
     }
-
+    if backbone_registry.get(BACKBONES[w.backbone]["type"]).needs_weights:
+        inputs["weights"] = f"{R}/weights/{w.backbone}.json"
+    return inputs
 
 def merge_inputs(kind):
     ext = "parquet" if kind == "embeddings" else "failures.tsv"
@@ -111,10 +99,8 @@ def merge_inputs(kind):
         for s in range(backbone_shards(config, w.backbone))
     ]
 
-
 def split_inputs():
     return {p: f"{R}/split/{p}.parquet" for p in ("train", "val", "test")}
-
 
 def train_inputs(w):
     inputs = split_inputs()
@@ -122,22 +108,18 @@ def train_inputs(w):
         inputs["embeddings"] = f"{R}/embeddings/{w.backbone}.parquet"
     return inputs
 
-
 def recommender_spec(w):
     spec = RECOMMENDERS[w.recommender]
     return {"type": spec["type"], "params": spec["params"], "device": spec["device"]}
 
-
 def use_layer(w):
     return BACKBONES[w.backbone]["use_layer"] if w.backbone != NO_BACKBONE else None
-
 
 # -- resources ----------------------------------------------------------------
 # Per job: threads, memory and time from the preset (memory and time grow with
 # the attempt on a retry), a GPU only where the preset asks for one, and the
 # SLURM account and partition from the preset entry or else the site file
 # (profiles/slurm/site.yaml): CPU-only jobs go to the CPU partition.
-
 
 def cluster_resources(res):
     """Snakemake resources (SLURM keys included) for one entry's `resources`."""
@@ -150,7 +132,6 @@ def cluster_resources(res):
     ]
     out["slurm_account"] = res.get("account") or SITE["account"]
     return out
-
 
 def resource_directives(lookup, mem_mb=None):
     """Per-wildcard resource callables for a rule whose entry `lookup(wildcards)` finds.
@@ -175,12 +156,10 @@ def resource_directives(lookup, mem_mb=None):
         },
     }
 
-
 def fixed_resources(res, mem_mb=None):
     """Resources of a job that is not per backbone or recommender."""
     res = {"threads": 1, "mem_mb": 2000, "runtime": 60, **res}
     return resource_directives(lambda w: res, mem_mb)
-
 
 def scaled_memory(base_mb, factor, per_file=False):
     """Memory that grows with the job's input (factor x its size in MB), x the attempt.

@@ -4,6 +4,22 @@
 # only that backbone's extraction, its trainings and what follows.
 
 
+rule fetch_weights:
+    """Download a backbone's weights once, on the host Snakemake runs on (it has network)."""
+    output:
+        f"{R}/weights/{{backbone}}.json",
+    params:
+        spec=lambda w: {k: BACKBONES[w.backbone][k] for k in ("type", "params")},
+        code=backbone_code("fetch_weights"),
+    localrule: True
+    log:
+        f"{R}/logs/fetch_weights/{{backbone}}.log",
+    conda:
+        lambda w: f"../envs/{BACKBONES[w.backbone]['type']}.yaml"
+    script:
+        "../workflow/scripts/fetch_weights.py"
+
+
 rule extract:
     """Embed some cache shards with one backbone; failed tracks go to the failures table."""
     input:

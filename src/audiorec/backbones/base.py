@@ -29,6 +29,8 @@ class Backbone(ABC):
     SAMPLE_RATE: ClassVar[int] = 16000
     #: Whether the backbone runs on torch (and so on a device); MFCC does not.
     uses_torch: ClassVar[bool] = True
+    #: Whether it loads pretrained weights, which the workflow fetches once, before extraction.
+    needs_weights: ClassVar[bool] = True
 
     def __init__(self, params: dict, device: str = "cpu", batch_size: int = 16):
         self.params = validate_against(copy.deepcopy(dict(params)), self.params_schema())
@@ -46,6 +48,19 @@ class Backbone(ABC):
     @property
     def sample_rate(self) -> int:
         return self.sample_rate_for(self.params)
+
+    @classmethod
+    def fetch_weights(cls, params: dict) -> list[str]:
+        """Download what the model loads (network allowed) and return the local files.
+
+        Run once per backbone by the workflow's ``fetch_weights`` job; the
+        extraction jobs then only read them.
+        """
+        return []
+
+    def ready(self) -> None:  # noqa: B027 - an optional hook, not an abstract method
+        """Load the model now: an error that concerns the whole job (weights missing, a
+        layer that does not exist) then fails it once, before any track is tried."""
 
     @property
     @abstractmethod

@@ -89,6 +89,18 @@ class ChunkedBackbone(Backbone):
         return None
 
     # -- shared ---------------------------------------------------------------
+    def ready(self) -> None:
+        self.model  # noqa: B018 - loads it
+        self.check_layer()
+
+    def check_layer(self) -> None:
+        layer = self.params["layer"]
+        if isinstance(layer, int) and layer >= self.n_layers():
+            raise ValueError(
+                f"layer {layer} does not exist: {self.params['checkpoint']} has hidden states "
+                f"0..{self.n_layers() - 1}"
+            )
+
     @property
     def model(self):
         if self._model is None:

@@ -33,6 +33,14 @@ class EncodecMAE(ChunkedBackbone):
         },
     }
 
+    @classmethod
+    def fetch_weights(cls, params: dict) -> list[str]:
+        """The package downloads its checkpoint (hub) and EnCodec's weights (torch.hub) on load."""
+        backbone = cls(params)
+        backbone.model  # noqa: B018 - loading fetches them
+        backbone.close()
+        return []
+
     def load(self):
         try:
             from encodecmae import load_model

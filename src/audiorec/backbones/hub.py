@@ -1,8 +1,10 @@
 """Finding a checkpoint's files: a local folder or file, or a model-hub id.
 
-A local path is used as it is and never touches the network. A hub id goes
-through huggingface_hub's cache, which honours HF_HUB_OFFLINE; either way a
-missing file is reported by name with the command that fetches it.
+A local path is used as it is and never touches the network. A hub id is
+read from huggingface_hub's cache; only ``download=True`` (the workflow's
+``fetch_weights`` job, run once per backbone on a host with network) may
+fetch it, so extraction jobs never touch the network. Either way a missing
+file is reported by name with the command that fetches it.
 """
 
 from __future__ import annotations
@@ -27,11 +29,21 @@ def _missing(folder: Path, files: list[str], any_of: list[str] | None) -> list[s
 
 
 def resolve(
-    checkpoint: str, files: list[str], revision: str | None = None, any_of: list[str] | None = None
+    checkpoint: str,
+    files: list[str],
+    revision: str | None = None,
+    any_of: list[str] | None = None,
+    download: bool = False,
 ) -> Path:
-    """The folder holding `files` (all) and one of `any_of` for `checkpoint`."""
+    """The folder holding `files` (all) and one of `any_of` for `checkpoint`.
+
+    A hub id is looked up in the local cache only, unless `download` (and
+    HF_HUB_OFFLINE is not set).
+    """
     local = Path(checkpoint).expanduser()
     if local.exists() or checkpoint.startswith((".", "/", "~")):
+        if not local.exists():
+            raise WeightsNotFound(f"checkpoint {local} does not exist (params.checkpoint)")
         folder = local if local.is_dir() else local.parent
         missing = _missing(folder, files, any_of)
         if missing:
@@ -44,18 +56,25 @@ def resolve(
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     patterns = [*files, *(any_of or []), "*.py", "*.json"]
+    local_only = offline() or not download
     try:
         folder = Path(
             snapshot_download(
-                checkpoint, revision=revision, allow_patterns=patterns, local_files_only=offline()
+                checkpoint, revision=revision, allow_patterns=patterns, local_files_only=local_only
             )
         )
     except (LocalEntryNotFoundError, OSError, ValueError) as err:
-        how = f"`huggingface-cli download {checkpoint}` on a machine with network access"
-        state = "HF_HUB_OFFLINE is set and " if offline() else ""
+        how = (
+            "the workflow's fetch_weights job, or "
+            f"`huggingface-cli download {checkpoint}`, on a machine with network access"
+        )
+        if local_only:
+            state = "HF_HUB_OFFLINE is set and " if offline() else ""
+            why = f"{state}the checkpoint is not in the local Hugging Face cache (HF_HOME)"
+        else:
+            why = f"the download failed ({err})"
         raise WeightsNotFound(
-            f"{checkpoint}: {state}the checkpoint is not in the local Hugging Face cache; "
-            f"get it with {how}, or set params.checkpoint to a local folder ({type(err).__name__})"
+            f"{checkpoint}: {why}; get it with {how}, or set params.checkpoint to a local folder"
         ) from err
     missing = [f for f in files if not (folder / f).exists()]
     if any_of and not any((folder / f).exists() for f in any_of):

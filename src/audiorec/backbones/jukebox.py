@@ -21,6 +21,7 @@ import numpy as np
 
 from audiorec.backbones.base import Backbone, UnusableAudio
 from audiorec.backbones.hub import WeightsNotFound, offline
+from audiorec.schema import validate_against
 
 INSTALL = "pip install 'jukemirlib @ git+https://github.com/rodrigo-castellon/jukemirlib@98223a6' (see envs/jukebox.yaml)"
 FILES = ("vqvae.pth.tar", "prior_level_2.pth.tar")
@@ -76,6 +77,18 @@ class Jukebox(Backbone):
                 f"{clip.size / sr:.2f} s of audio, shorter than min_seconds {p['min_seconds']}"
             )
         return np.ascontiguousarray(clip, dtype=np.float32)
+
+    @classmethod
+    def fetch_weights(cls, params: dict) -> list[str]:
+        """The two weight files into checkpoint_dir, resumable (about 11 GB)."""
+        from audiorec.download import fetch
+
+        p = validate_against(dict(params), cls.params_schema())
+        folder = Path(os.path.expanduser(p["checkpoint_dir"]))
+        return [str(fetch(REMOTE + name, folder / name)) for name in FILES]
+
+    def ready(self) -> None:
+        self.lib  # noqa: B018 - loads the models
 
     def weights(self) -> Path:
         folder = Path(os.path.expanduser(self.params["checkpoint_dir"]))

@@ -57,7 +57,7 @@ class MERT(Wav2Vec2Family):
     }
 
     def load(self):
-        self._check_layer()
+        self.check_layer()
         folder = self._folder()
         if self.params["loader"] == "remote_code":
             from transformers import AutoModel

@@ -19,6 +19,7 @@ from audiorec.backbones.base import Backbone, UnusableAudio
 class MFCCStatistics(Backbone):
     SAMPLE_RATE = 22050
     uses_torch = False
+    needs_weights = False
     PARAMS = {
         "sample_rate": {"type": "integer", "minimum": 8000, "default": 22050},
         "n_mfcc": {"type": "integer", "minimum": 2, "default": 13},

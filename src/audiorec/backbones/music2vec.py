@@ -19,7 +19,7 @@ class Music2Vec(Wav2Vec2Family):
     def load(self):
         from transformers import Data2VecAudioModel
 
-        self._check_layer()
+        self.check_layer()
         return Data2VecAudioModel.from_pretrained(str(self._folder())).to(self.device).eval()
 
     def describe_extra(self) -> dict:

@@ -33,7 +33,7 @@ import numpy as np
 
 from audiorec.backbones.chunked import ChunkedBackbone, chunk_params
 from audiorec.backbones.hub import resolve
-from audiorec.schema import choice
+from audiorec.schema import choice, validate_against
 
 SR, N_FFT, HOP, N_MELS = 24000, 2048, 240, 128
 CONFORMER = {  # facebook/wav2vec2-conformer-rope-large-960h-ft, as MusicFM reads it
@@ -159,9 +159,19 @@ class MusicFMBackbone(ChunkedBackbone):
         ),
     }
 
+    @staticmethod
+    def files_of(variant: str) -> tuple[str, str]:
+        return f"pretrained_{variant}.pt", f"{variant}_stats.json"
+
     def _files(self):
-        v = self.params["variant"]
-        return f"pretrained_{v}.pt", f"{v}_stats.json"
+        return self.files_of(self.params["variant"])
+
+    @classmethod
+    def fetch_weights(cls, params: dict) -> list[str]:
+        p = validate_against(dict(params), cls.params_schema())
+        files = cls.files_of(p["variant"])
+        folder = resolve(p["checkpoint"], list(files), p["revision"], download=True)
+        return [str(folder / f) for f in files]
 
     def _folder(self):
         if not hasattr(self, "_resolved"):

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from audiorec.backbones.base import Backbone, UnusableAudio
+from audiorec.schema import validate_against
 
 log = logging.getLogger(__name__)
 
@@ -364,6 +365,16 @@ class MusiCNNBackbone(Backbone):
     def __init__(self, params: dict, device: str = "cpu", batch_size: int = 16):
         super().__init__(params, device, batch_size)
         self._net = None
+
+    @classmethod
+    def fetch_weights(cls, params: dict) -> list[str]:
+        """The weights ship in the musicnn wheel (or checkpoint_dir): checked, not downloaded."""
+        p = validate_against(dict(params), cls.params_schema())
+        folder = find_checkpoint(p["checkpoint"], p["checkpoint_dir"])
+        return sorted(str(f) for f in folder.iterdir() if f.is_file())
+
+    def ready(self) -> None:
+        self.net  # noqa: B018 - loads it
 
     @property
     def net(self):

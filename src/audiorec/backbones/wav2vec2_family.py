@@ -7,6 +7,7 @@ from pathlib import Path
 
 from audiorec.backbones.chunked import ChunkedBackbone
 from audiorec.backbones.hub import resolve
+from audiorec.schema import validate_against
 
 WEIGHTS = ["model.safetensors", "pytorch_model.bin"]
 
@@ -21,6 +22,12 @@ class Wav2Vec2Family(ChunkedBackbone):
             )
         return self._resolved
 
+    @classmethod
+    def fetch_weights(cls, params: dict) -> list[str]:
+        p = validate_against(dict(params), cls.params_schema())
+        folder = resolve(p["checkpoint"], ["config.json"], p["revision"], WEIGHTS, download=True)
+        return sorted(str(f) for f in folder.iterdir() if f.is_file())
+
     def config_dict(self) -> dict:
         if not hasattr(self, "_config"):
             self._config = json.loads((self._folder() / "config.json").read_text())
@@ -31,13 +38,6 @@ class Wav2Vec2Family(ChunkedBackbone):
 
     def n_layers(self) -> int:
         return int(self.config_dict()["num_hidden_layers"]) + 1
-
-    def _check_layer(self) -> None:
-        layer = self.params["layer"]
-        if isinstance(layer, int) and layer >= self.n_layers():
-            raise ValueError(
-                f"layer {layer} does not exist: {self.params['checkpoint']} has hidden states 0..{self.n_layers() - 1}"
-            )
 
     def normalize(self, x):
         """Zero mean, unit variance per chunk, as Wav2Vec2FeatureExtractor does when do_normalize."""

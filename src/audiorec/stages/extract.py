@@ -1,8 +1,14 @@
-"""Job: embed one or more audio-cache shards with one backbone."""
+"""Job: embed one or more audio-cache shards with one backbone.
+
+The model is loaded before any track is read, with the model hub offline (the
+``fetch_weights`` job fetched the weights): missing weights, an absent layer
+or impossible settings fail the job once, with one message.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 
 from audiorec import backbones, devices, failures
 from audiorec.audio.cache import shard_sample_rate
@@ -21,6 +27,7 @@ def run(
     failures_path: str,
     workers: int = 0,
 ) -> None:
+    os.environ["HF_HUB_OFFLINE"] = "1"
     cls = backbones.get(spec["type"])
     device = devices.resolve(spec["device"]) if cls.uses_torch else "cpu"
     model = cls(spec["params"], device=device, batch_size=spec["batch_size"])
@@ -30,6 +37,7 @@ def run(
             raise ValueError(
                 f"{path} holds {rate} Hz audio but {name} needs {model.sample_rate} Hz"
             )
+    model.ready()
     try:
         result = extract_shard(model, cache_paths, workers)
     finally:

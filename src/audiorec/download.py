@@ -1,0 +1,178 @@
+"""Downloading files that later jobs trust: verified, resumable, atomic.
+
+One file at a time, ``fetch`` keeps the partial download beside the target
+(``<name>.part``) and asks the server for the rest with an HTTP range request
+after a dropped connection; it retries timeouts, dropped connections, 429 and
+5xx answers with exponential backoff (honouring ``Retry-After``), refuses at
+once on other 4xx answers, checks the size and MD5 the source publishes, and
+only then renames the file into place. A file that fails its checksum is
+deleted and fetched again, and never used. A target that is already there
+with the right size and checksum is not downloaded again.
+
+Written on requests rather than pooch: pooch verifies hashes and writes
+atomically, but restarts a multi-GB file from zero after a dropped
+connection and does not wait out 429 answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+RETRIED = {408, 425, 429, 500, 502, 503, 504}
+
+
+class DownloadError(RuntimeError):
+    """A file could not be fetched or failed its checks; the message says which and why."""
+
+
+@dataclass
+class Expected:
+    size: int | None = None
+    md5: str | None = None
+
+
+def md5_of(path: str | Path) -> str:
+    h = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verified(path: Path, expected: Expected) -> str | None:
+    """None if `path` matches what is expected, else why not."""
+    if expected.size is not None and path.stat().st_size != expected.size:
+        return f"{path.stat().st_size} bytes, expected {expected.size}"
+    if expected.md5 and md5_of(path) != expected.md5.lower():
+        return f"MD5 {md5_of(path)}, expected {expected.md5.lower()}"
+    return None
+
+
+class _Progress:
+    """A log line every `every` seconds: bytes so far, rate and time left."""
+
+    def __init__(self, name: str, total: int | None, every: float):
+        self.name, self.total, self.every = name, total, every
+        self.started = self.last = time.monotonic()
+
+    def __call__(self, done: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < self.every:
+            return
+        self.last = now
+        rate = done / max(now - self.started, 1e-9)
+        if self.total:
+            left = (self.total - done) / rate if rate else float("inf")
+            log.info(
+                "%s: %.1f of %.1f MB (%.0f %%), %.1f MB/s, %.0f s left",
+                self.name,
+                done / 1e6,
+                self.total / 1e6,
+                100 * done / self.total,
+                rate / 1e6,
+                left,
+            )
+        else:
+            log.info("%s: %.1f MB, %.1f MB/s", self.name, done / 1e6, rate / 1e6)
+
+
+def _wait(attempt: int, backoff: float, retry_after: str | None) -> float:
+    if retry_after:
+        try:
+            return min(float(retry_after), 300.0)
+        except ValueError:
+            pass
+    return backoff * 2**attempt
+
+
+def fetch(
+    url: str,
+    dest: str | Path,
+    expected: Expected | None = None,
+    retries: int = 5,
+    backoff: float = 1.0,
+    timeout: float = 60.0,
+    progress_every: float = 30.0,
+    session=None,
+) -> Path:
+    """`url` to `dest`, verified against `expected`; returns `dest`."""
+    import requests
+
+    dest, expected = Path(dest), expected or Expected()
+    if dest.exists() and verified(dest, expected) is None:
+        log.info("%s: present and verified, not downloaded", dest)
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    session = session or requests.Session()
+    problem = "no attempt"
+    for attempt in range(retries + 1):
+        if attempt:
+            pause = _wait(attempt - 1, backoff, getattr(problem, "retry_after", None))
+            log.warning(
+                "%s: %s; retrying in %.1f s (%d of %d)", url, problem, pause, attempt, retries
+            )
+            time.sleep(pause)
+        have = part.stat().st_size if part.exists() else 0
+        headers = {"Range": f"bytes={have}-"} if have else {}
+        try:
+            with session.get(url, headers=headers, stream=True, timeout=timeout) as r:
+                if r.status_code == 416 and have:  # asked past the end: the part is complete
+                    pass
+                elif r.status_code in RETRIED:
+                    problem = _Problem(f"HTTP {r.status_code}", r.headers.get("Retry-After"))
+                    continue
+                elif r.status_code >= 400:
+                    raise DownloadError(f"{url}: HTTP {r.status_code} {r.reason}")
+                else:
+                    if r.status_code == 200 and have:
+                        log.info("%s: the server ignored the range request; starting over", url)
+                        have = 0
+                    total = expected.size
+                    length = r.headers.get("Content-Length")
+                    if total is None and length is not None:
+                        total = have + int(length)
+                    show = _Progress(dest.name, total, progress_every)
+                    with open(part, "ab" if have else "wb") as fh:
+                        done = have
+                        for block in r.iter_content(CHUNK):
+                            fh.write(block)
+                            done += len(block)
+                            show(done)
+                    show(done, force=True)
+                    if length is not None and done != have + int(length):
+                        problem = _Problem(f"connection closed after {done} bytes")
+                        continue
+        except (
+            requests.ConnectionError,
+            requests.Timeout,
+            requests.exceptions.ChunkedEncodingError,
+        ) as err:
+            problem = _Problem(f"{type(err).__name__}: {err}")
+            continue
+        why = verified(part, expected)
+        if why is not None:
+            part.unlink()
+            problem = _Problem(f"downloaded file fails its check ({why})")
+            continue
+        os.replace(part, dest)
+        log.info("%s: downloaded and verified", dest)
+        return dest
+    raise DownloadError(f"{url}: gave up after {retries + 1} attempts: {problem}")
+
+
+class _Problem(str):
+    """A retry reason that can carry the server's Retry-After."""
+
+    def __new__(cls, text: str, retry_after: str | None = None):
+        obj = super().__new__(cls, text)
+        obj.retry_after = retry_after
+        return obj
