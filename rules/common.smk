@@ -112,6 +112,12 @@ def recommender_spec(w):
     spec = RECOMMENDERS[w.recommender]
     return {"type": spec["type"], "params": spec["params"], "device": spec["device"]}
 
+def run_group(w):
+    """A CPU-only run's training and evaluation share one cluster submission; a GPU
+    training's evaluation runs apart, on a CPU node."""
+    return None if RECOMMENDERS[w.recommender]["resources"]["gpu"] else "run"
+
+
 def use_layer(w):
     return BACKBONES[w.backbone]["use_layer"] if w.backbone != NO_BACKBONE else None
 

@@ -57,6 +57,8 @@ rule resample:
         offset_seconds=config["audio"]["offset_seconds"],
         max_seconds=config["audio"]["max_seconds"],
         code=code("resample"),
+    group:
+        "resample"
     threads: 1
     resources:
         **fixed_resources(config["audio"]["resources"]),

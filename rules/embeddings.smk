@@ -32,6 +32,8 @@ rule extract:
             k: BACKBONES[w.backbone][k] for k in ("type", "params", "batch_size", "device")
         },
         code=backbone_code("extract"),
+    group:
+        lambda w: None if BACKBONES[w.backbone]["resources"]["gpu"] else "extract_cpu"
     threads: lambda w: BACKBONES[w.backbone]["resources"]["threads"]
     resources:
         **resource_directives(lambda w: BACKBONES[w.backbone]["resources"]),

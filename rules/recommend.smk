@@ -14,6 +14,8 @@ rule train:
         spec=recommender_spec,
         use_layer=use_layer,
         code=recommender_code("train"),
+    group:
+        run_group
     threads: lambda w: RECOMMENDERS[w.recommender]["resources"]["threads"]
     resources:
         **resource_directives(lambda w: RECOMMENDERS[w.recommender]["resources"]),
@@ -44,6 +46,8 @@ rule evaluate:
         },
         evaluation={k: config["evaluation"][k] for k in ("ks", "part", "user_batch")},
         code=recommender_code("evaluate"),
+    group:
+        run_group
     threads: config["evaluation"]["resources"]["threads"]
     resources:
         **fixed_resources(config["evaluation"]["resources"]),

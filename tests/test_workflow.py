@@ -53,7 +53,7 @@ def snakemake(workdir, configfile, *args, snakefile=REPO / "Snakefile", profile=
 def scheduled(output: str) -> set[tuple[str, str, str]]:
     """(rule, backbone or '', recommender or '') of every job a dry run lists."""
     jobs = set()
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", output):
+    for block in re.split(r"\n(?=\s*(?:local)?rule \w+:)", output):
         m = re.match(r"(?:local)?rule (\w+):", block.strip())
         if m:
             b = re.search(r"wildcards:.*?backbone=([\w-]+)", block)
