@@ -30,6 +30,7 @@ except ConfigError as err:
 
 include: "rules/common.smk"
 include: "rules/data.smk"
+include: "rules/download.smk"
 include: "rules/embeddings.smk"
 include: "rules/recommend.smk"
 include: "rules/aggregate.smk"

@@ -74,7 +74,9 @@ def main() -> None:
     ap.add_argument("--baseline", type=Path, help="another checkout to time side by side")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    trees = [("audiorec", REPO)] + ([("baseline", args.baseline.resolve())] if args.baseline else [])
+    trees = [("audiorec", REPO)] + (
+        [("baseline", args.baseline.resolve())] if args.baseline else []
+    )
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         fake_onion(tmp / "onion")

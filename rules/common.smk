@@ -4,11 +4,14 @@
 # fingerprint of the code it runs (audiorec.code_version), so that editing a
 # module re-runs exactly the jobs that import it.
 
+import re
+
 from audiorec import backbones as backbone_registry
 from audiorec import code_version
 from audiorec import recommenders as recommender_registry
 from audiorec.planning import (
     NO_BACKBONE,
+    audio_backbones,
     backbone_sample_rate,
     backbone_shards,
     cache_shards_of,
@@ -21,6 +24,16 @@ N_CACHE_SHARDS = config["audio"]["n_shards"]
 BACKBONES = config["backbones"]
 RECOMMENDERS = config["recommenders"]
 RUNS = runs(config)
+DL = config["download"]
+DOWNLOADS = DL["files"]
+AUDIO_BACKBONES = audio_backbones(config)
+FILE_BACKBONES = [b for b in BACKBONES if b not in AUDIO_BACKBONES]
+
+
+def one_of(names):
+    """A wildcard pattern matching exactly these names (none: nothing)."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
 SCRIPTS = os.path.join(workflow.basedir, "workflow", "scripts")
 
 wildcard_constraints:
@@ -68,11 +81,15 @@ def summary_outputs():
     ] + [f"{R}/embeddings/{b}.failures.tsv" for b in BACKBONES]
 
 def catalogue_inputs(wildcards):
-    inputs = {"audio": os.path.join(DATA["root"], DATA["audio_dir"])}
+    inputs = {}
+    if DATA["audio_dir"]:
+        inputs["audio"] = os.path.join(DATA["root"], DATA["audio_dir"])
     if DATA["format"] == "onion" and DATA["id_information"]:
         inputs["info"] = data_file("id_information")
     if DATA["only_listened"]:
-        inputs["log"] = data_file("listening_log")
+        inputs["log"] = f"{R}/data/log.parquet"
+    if config["download"]["audio_manifest"]:
+        inputs["downloaded"] = f"{R}/data/audio_download.tsv"
     if DATA["track_list"]:
         inputs["track_list"] = (
             DATA["track_list"]
@@ -98,6 +115,13 @@ def merge_inputs(kind):
         f"{R}/embeddings/{w.backbone}/shard{s}.{ext}"
         for s in range(backbone_shards(config, w.backbone))
     ]
+
+def split_settings():
+    """The split's params; its memory limit defaults to 3/4 of the job's memory."""
+    out = {k: v for k, v in config["split"].items() if k != "resources"}
+    out["memory_mb"] = out["memory_mb"] or int(0.75 * config["split"]["resources"]["mem_mb"])
+    return out
+
 
 def split_inputs():
     return {p: f"{R}/split/{p}.parquet" for p in ("train", "val", "test")}
@@ -179,3 +203,9 @@ def scaled_memory(base_mb, factor, per_file=False):
         return int(base_mb + factor * size) * attempt
 
     return mem_mb
+
+
+def manifest_path():
+    """The dataset manifest, relative paths from the workflow's folder."""
+    m = DL["manifest"]
+    return m if not m or os.path.isabs(m) else os.path.join(workflow.basedir, m)

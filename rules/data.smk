@@ -25,6 +25,28 @@ if config["demo"]["enabled"]:
             "../workflow/scripts/generate_demo.py"
 
 
+rule convert_log:
+    """The raw listening log, once, to Parquet: validated, bz2 decompressed in parallel."""
+    input:
+        data_file("listening_log"),
+    output:
+        f"{R}/data/log.parquet",
+    params:
+        dataset={k: DATA[k] for k in ("root", "listening_log", "columns", "separator")},
+        code=code("convert_log"),
+    threads: DATA["resources"]["threads"]
+    resources:
+        **fixed_resources(DATA["resources"]),
+    log:
+        f"{R}/logs/convert_log.log",
+    benchmark:
+        f"{R}/benchmarks/convert_log.tsv"
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../workflow/scripts/convert_log.py"
+
+
 rule catalogue:
     """The tracks to embed and their audio paths, sorted by track id."""
     input:
@@ -32,7 +54,11 @@ rule catalogue:
     output:
         f"{R}/data/catalogue.parquet",
     params:
-        dataset=DATA,
+        dataset={
+            k: DATA[k]
+            for k in ("format", "root", "audio_dir", "audio_ext", "id_information")
+            + ("track_list", "only_listened")
+        },
         code=code("catalogue"),
     threads: 1
     resources:
@@ -75,16 +101,16 @@ rule resample:
 rule split:
     """The listening log split into train / validation / test pairs."""
     input:
-        log=data_file("listening_log"),
+        log=f"{R}/data/log.parquet",
         catalogue=f"{R}/data/catalogue.parquet",
     output:
         **split_inputs(),
         stats=f"{R}/split/stats.tsv",
     params:
-        dataset=DATA,
-        split={k: v for k, v in config["split"].items() if k != "resources"},
+        dataset={k: DATA[k] for k in ("unknown_tracks",)},
+        split=split_settings(),
         code=code("split"),
-    threads: 1
+    threads: config["split"]["resources"]["threads"]
     resources:
         **fixed_resources(config["split"]["resources"]),
     log:

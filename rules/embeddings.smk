@@ -49,6 +49,8 @@ rule extract:
 
 rule merge_embeddings:
     """All shards of one backbone in one file, written shard by shard (memory: one shard)."""
+    wildcard_constraints:
+        backbone=one_of(AUDIO_BACKBONES),
     input:
         embeddings=merge_inputs("embeddings"),
         failures=merge_inputs("failures"),
@@ -66,3 +68,28 @@ rule merge_embeddings:
         "../envs/core.yaml"
     script:
         "../workflow/scripts/merge_embeddings.py"
+
+
+rule import_embeddings:
+    """A precomputed backbone's vectors (e.g. a Music4All-Onion feature file), as extraction writes them."""
+    wildcard_constraints:
+        backbone=one_of(FILE_BACKBONES),
+    input:
+        catalogue=f"{R}/data/catalogue.parquet",
+        vectors=lambda w: os.path.join(DATA["root"], BACKBONES[w.backbone]["params"]["path"]),
+    output:
+        embeddings=f"{R}/embeddings/{{backbone}}.parquet",
+        failures=f"{R}/embeddings/{{backbone}}.failures.tsv",
+    params:
+        spec=lambda w: {k: BACKBONES[w.backbone][k] for k in ("type", "params")},
+        root=DATA["root"],
+        code=backbone_code("import_embeddings"),
+    threads: 2
+    resources:
+        **fixed_resources({"runtime": 60}, mem_mb=scaled_memory(2000, 30)),
+    log:
+        f"{R}/logs/import_embeddings/{{backbone}}.log",
+    conda:
+        "../envs/core.yaml"
+    script:
+        "../workflow/scripts/import_embeddings.py"

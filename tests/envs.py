@@ -23,6 +23,7 @@ CONDA_TO_PYPI = {
     "matplotlib-base": "matplotlib",
     "pytorch": "torch",
     "pyyaml": "pyyaml",
+    "python-duckdb": "duckdb",
 }
 NOT_PACKAGES = {"python", "pip"}
 FROM_SNAKEMAKE = re.compile(r"^snakemake")  # the script preamble's own modules

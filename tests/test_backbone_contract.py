@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 
@@ -26,6 +27,7 @@ from tests.envs import env_distributions, missing
 
 CLIP = REPO / "tests" / "fixtures" / "music" / "rock_ninesix.flac"
 KINDS = backbones.available()
+AUDIO = [k for k in KINDS if backbones.get(k).needs_audio]
 
 
 def clip(rate: int, seconds: float, offset: float = 0.0) -> np.ndarray:
@@ -35,7 +37,7 @@ def clip(rate: int, seconds: float, offset: float = 0.0) -> np.ndarray:
     return np.ascontiguousarray(y[start : start + int(seconds * rate)])
 
 
-@pytest.fixture(params=KINDS)
+@pytest.fixture(params=AUDIO)
 def model(request, tmp_path, monkeypatch):
     kind = request.param
     params = tiny_backbones.build(kind, tmp_path, monkeypatch)
@@ -86,6 +88,37 @@ def test_the_extraction_job_writes_vectors_and_failures(model, tmp_path):
     assert "broken" in (tmp_path / "out.tsv").read_text()
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_describes_itself_and_has_a_tiny_model(kind, tmp_path, monkeypatch):
+    params = tiny_backbones.build(kind, tmp_path, monkeypatch)
+    bb = backbones.get(kind)(params)
+    meta = bb.describe()
+    assert {"checkpoint", "layer", "pooling"} <= set(meta)
+    json.dumps(meta)
+    cls = backbones.get(kind)
+    assert not cls.needs_audio or cls.sample_rate_for(bb.params) >= 8000
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if not backbones.get(k).needs_audio])
+def test_a_file_backbone_writes_what_an_extraction_writes(kind, tmp_path, monkeypatch):
+    from audiorec.stages.import_embeddings import run as import_run
+
+    params = tiny_backbones.build(kind, tmp_path, monkeypatch)
+    pd.DataFrame({"track_id": ["a", "b", "broken"]}).to_parquet(tmp_path / "cat.parquet")
+    import_run(
+        f"{kind}_test",
+        {"type": kind, "params": params},
+        str(tmp_path),
+        str(tmp_path / "cat.parquet"),
+        str(tmp_path / "out.parquet"),
+        str(tmp_path / "out.tsv"),
+    )
+    ids, vectors, meta = read_embeddings(tmp_path / "out.parquet")
+    assert list(ids) == ["a", "b"] and np.isfinite(vectors).all() and meta["type"] == kind
+    fails = pd.read_csv(tmp_path / "out.tsv", sep="\t")
+    assert fails.track_id.tolist() == ["broken"]
+
+
 RECORD = """
 import json, sys
 sys.path.insert(0, {src!r})
@@ -96,7 +129,7 @@ print(json.dumps(sorted({{m.split(".")[0] for m in set(sys.modules) - before}}))
 """
 
 
-@pytest.mark.parametrize("kind", [k for k in KINDS if k not in tiny_backbones.STANDINS])
+@pytest.mark.parametrize("kind", [k for k in AUDIO if k not in tiny_backbones.STANDINS])
 def test_its_env_file_lists_what_its_extraction_imports(kind, tmp_path):
     """An extraction job in a fresh process, its imports checked against envs/<type>.yaml."""
     params = tiny_backbones.build(kind, tmp_path)

@@ -21,6 +21,7 @@ import yaml
 
 from audiorec.data.synthetic import generate
 from tests.conftest import REPO
+from tests.tiny_backbones import onion_feature_file
 
 pytestmark = pytest.mark.slow
 STUB = REPO / "tests" / "slurm_stub" / "stub.py"
@@ -129,22 +130,24 @@ def test_readme_command_submits_the_paper_presets_first_wave(slurm, tmp_path):
         months=14,
         seed=1,
     )
+    onion_feature_file(root / "id_mfcc_stats.tsv.bz2", ["x"], dim=104)
     cfg = yaml.safe_load((REPO / "presets" / "paper.yaml").read_text())
     cfg["dataset"].update(root=str(root), listening_log="userid_trackid_timestamp.tsv")
+    cfg["download"]["files"] = []  # the files are in place: no network here
     path = tmp_path / "paper.yaml"
     path.write_text(yaml.safe_dump(cfg))
     out = run_snakemake(tmp_path / "run", path, {**env, "STUB_SLURM_RUN": "none"}, timeout=600)
     assert out.returncode != 0  # the stub ran nothing, so the run stops after its first wave
     subs = submissions(state)
-    assert {rule_of(s) for s in subs} == {"catalogue"}, [rule_of(s) for s in subs]
+    assert {rule_of(s) for s in subs} == {"convert_log"}, [rule_of(s) for s in subs]
     first, retry = subs  # retries: 1, with memory and time grown by the attempt
     for s, factor in ((first, 1), (retry, 2)):
         o = s["options"]
         assert (o["-p"], o["-A"]) == ("cpu", "my_account")
         assert (o["--mem"], o["-t"], o["--cpus-per-task"]) == (
             str(4000 * factor),
-            str(60 * factor),
-            "1",
+            str(240 * factor),
+            "4",
         )
         assert not has_gpu(s)
     assert "--executor slurm-jobstep" in first["script"] or "slurm-jobstep" in first["script"]
@@ -173,10 +176,12 @@ def test_every_paper_job_asks_for_what_its_preset_entry_says(tmp_path):
     """The whole paper + corrected DAG: GPUs only where the preset asks, CPU jobs on the CPU partition."""
     root = tmp_path / "onion"
     (root / "audios").mkdir(parents=True)
-    (root / "userid_trackid_timestamp.tsv.bz2").write_bytes(b"")
+    for name in ("userid_trackid_timestamp.tsv.bz2", "id_mfcc_stats.tsv.bz2"):
+        (root / name).write_bytes(b"")
     (root / "id_information.csv").write_text("id\n")
     cfg = yaml.safe_load((REPO / "presets" / "paper.yaml").read_text())
     cfg["dataset"]["root"] = str(root)
+    cfg["download"]["files"] = []
     path = tmp_path / "paper.yaml"
     path.write_text(yaml.safe_dump(cfg))
     jobs = dry_run_jobs(path, tmp_path / "run", str(REPO / "presets" / "corrected.yaml"))
@@ -198,7 +203,8 @@ def test_every_paper_job_asks_for_what_its_preset_entry_says(tmp_path):
         assert job["slurm_partition"] == ("gpu" if wants_gpu else "cpu"), job
         assert job["slurm_account"] == "my_account", job
     extract = {j["backbone"]: j for j in jobs if j["rule"] == "extract"}
-    assert (
-        extract["jukebox"]["mem_mb"] == "64000"
-        and extract["mfcc"]["gpu" in extract["mfcc"] or "mem_mb"]
-    )
+    assert extract["jukebox"]["mem_mb"] == "64000" and extract["jukebox"]["gpu"] == "1"
+    assert "gpu" not in extract["mfcc_audio"] and "gpu" not in extract["musicnn"]
+    assert "mfcc" not in extract  # the study's MFCC row is Onion's precomputed file
+    evaluations = [j for j in jobs if j["rule"] == "evaluate"]
+    assert evaluations and all("gpu" not in j for j in evaluations)

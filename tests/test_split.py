@@ -2,6 +2,7 @@ import pandas as pd
 import pytest
 
 from audiorec.splits import GlobalTimeSplitter, LeaveLastOutSplitter, collapse_pairs
+from tests.conftest import REPO
 
 
 def _events(rows):
@@ -90,6 +91,7 @@ def test_split_job_with_a_generic_table_and_leave_last_out(tmp_path, ties):
     """Any (user, item, time) table, own column names, ids from the audio folder."""
     from audiorec.config import validate_config
     from audiorec.data.readers import build_catalogue
+    from audiorec.stages import convert_log
     from audiorec.stages.split import run
 
     (tmp_path / "audio").mkdir()
@@ -124,7 +126,14 @@ def test_split_job_with_a_generic_table_and_leave_last_out(tmp_path, ties):
     out = {p: str(tmp_path / f"{p}.parquet") for p in ("train", "val", "test")} | {
         "stats": str(tmp_path / "stats.tsv")
     }
-    run(cfg["dataset"], cfg["split"], str(tmp_path / "cat.parquet"), out)
+    convert_log.run(cfg["dataset"], str(tmp_path / "log.parquet"))
+    run(
+        cfg["dataset"],
+        cfg["split"],
+        str(tmp_path / "log.parquet"),
+        str(tmp_path / "cat.parquet"),
+        out,
+    )
     test = pd.read_parquet(out["test"])
     val = pd.read_parquet(out["val"])
     # d heard 1 and 0 in the same instant, listed in that order
@@ -202,3 +211,89 @@ def test_global_time_places_train_pairs_before_held_out_ones():
 def test_unknown_ties_rule_is_refused():
     with pytest.raises(ValueError, match="'time' is not one of item, file"):
         LeaveLastOutSplitter(ties="time")
+
+
+SLICE = REPO.parent / "shared" / "data" / "m4a-onion-slice" / "val.pqt"
+
+
+def _streaming_matches_reference(log_tsv, tmp_path, test_date, start=None, end=None):
+    """The DuckDB split of the converted log against GlobalTimeSplitter in memory, row for row.
+
+    The reference reads the log as the split job did before it ran on DuckDB.
+    """
+    from audiorec.data.log_parquet import convert
+    from audiorec.data.readers import read_log
+    from audiorec.splits.streaming import global_time_split
+    from audiorec.stages.split import known_tracks
+
+    convert(log_tsv, tmp_path / "log.parquet")
+    events = read_log(log_tsv)
+    catalogue = pd.DataFrame({"track_id": sorted(events.track_id.astype(str).unique())[3:]})
+    catalogue.to_parquet(tmp_path / "cat.parquet")
+    known, dropped = known_tracks(events, catalogue.track_id, "drop", "log")
+    for ties in ("item", "file"):
+        ref = GlobalTimeSplitter(test_date, start, end, val_fraction=0.3, ties=ties).split(known)
+        got, counts = global_time_split(
+            str(tmp_path / "log.parquet"),
+            str(tmp_path / "cat.parquet"),
+            test_date,
+            start,
+            end,
+            val_fraction=0.3,
+            ties=ties,
+            memory_mb=500,
+        )
+        outputs = {p: str(tmp_path / f"{ties}-{p}.parquet") for p in ("train", "val", "test")}
+        global_time_split(
+            str(tmp_path / "log.parquet"),
+            str(tmp_path / "cat.parquet"),
+            test_date,
+            start,
+            end,
+            val_fraction=0.3,
+            ties=ties,
+            outputs=outputs,
+        )
+        for part in ("train", "val", "test"):  # row order included, and as the job writes it
+            a, b = getattr(ref, part), getattr(got, part)
+            assert len(a) > 0
+            pd.testing.assert_frame_equal(a, b)
+            written = pd.read_parquet(outputs[part])
+            pd.testing.assert_frame_equal(a, written, check_dtype=False)
+            assert str(written["timestamp"].dtype) == "datetime64[ns]"
+    return counts, dropped
+
+
+def test_streaming_split_matches_the_reference_on_a_synthetic_log(tmp_path):
+    from audiorec.data.synthetic import generate
+
+    generate(
+        tmp_path / "d",
+        n_tracks=60,
+        n_users=40,
+        n_styles=4,
+        clip_seconds=0.2,
+        sample_rate=8000,
+        audio_format="wav",
+        months=6,
+        seed=3,
+    )
+    counts, _ = _streaming_matches_reference(
+        tmp_path / "d" / "userid_trackid_timestamp.tsv",
+        tmp_path,
+        "2019-05-01",
+        "2019-02-01",
+        "2019-06-20",
+    )
+    assert counts["unknown_tracks"] == 3
+
+
+def test_streaming_split_matches_the_reference_on_the_real_slice(tmp_path):
+    """Music4All-Onion's February 2019 pairs (with their same-second ties), as events."""
+    if not SLICE.exists():
+        pytest.skip(f"{SLICE} not here (the shared data folder beside the project)")
+    pairs = pd.read_parquet(SLICE)
+    events = pairs.loc[pairs.index.repeat(pairs["count"].clip(upper=3))]
+    events = events[["user_id", "track_id", "timestamp"]].astype({"timestamp": str})
+    events.to_csv(tmp_path / "slice.tsv", sep="\t", index=False)
+    _streaming_matches_reference(tmp_path / "slice.tsv", tmp_path, "2019-02-15")

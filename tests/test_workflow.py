@@ -270,6 +270,7 @@ def test_bad_config_is_refused_before_any_job(tmp_path):
 
 ENV_OF_RULE = {
     "generate_demo": "core",
+    "convert_log": "core",
     "catalogue": "core",
     "resample": "core",
     "split": "core",
@@ -297,5 +298,7 @@ def test_each_env_file_lists_what_its_jobs_import(finished):
     assert not any(
         "torch" in p.read_text().split()
         for p in records
-        if p.name.startswith(("resample", "split", "catalogue", "merge", "aggregate"))
+        if p.name.startswith(
+            ("resample", "split", "catalogue", "merge", "aggregate", "convert_log")
+        )
     )

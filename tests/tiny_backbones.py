@@ -204,6 +204,18 @@ def install_fake_jukemirlib(monkeypatch, folder: Path) -> dict:
     return calls
 
 
+def onion_feature_file(path: Path, ids, dim: int = 5, seed: int = 0) -> Path:
+    """A Music4All-Onion feature file: bz2-compressed TSV, an `id` column then the vector."""
+    import bz2
+
+    rng = np.random.default_rng(seed)
+    lines = ["id\t" + "\t".join(f"f{j}" for j in range(dim))]
+    lines += [f"{t}\t" + "\t".join(f"{v:.6f}" for v in rng.normal(size=dim)) for t in ids]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bz2.compress(("\n".join(lines) + "\n").encode()))
+    return path
+
+
 def musicnn_weights_or_skip() -> None:
     from audiorec.backbones import musicnn
 
@@ -233,4 +245,6 @@ def build(kind: str, folder: Path, monkeypatch=None) -> dict:
     if kind == "jukebox":
         install_fake_jukemirlib(monkeypatch, folder / "jukebox")
         return {"checkpoint_dir": str(folder / "jukebox")}
+    if kind == "precomputed":
+        return {"path": str(onion_feature_file(folder / "id_feature.tsv.bz2", ["a", "b", "z"]))}
     raise KeyError(f"no tiny model for backbone type {kind!r}: add one to tests/tiny_backbones.py")

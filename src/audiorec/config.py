@@ -92,7 +92,12 @@ def _typed(registry, spec: dict, key: str):
 def _check_backbones(cfg: dict) -> None:
     n_cache = cfg["audio"]["n_shards"]
     for name, spec in cfg["backbones"].items():
-        _typed(backbones, spec, f"backbones.{name}")
+        cls = _typed(backbones, spec, f"backbones.{name}")
+        if cls.needs_audio and not cfg["dataset"]["audio_dir"]:
+            raise ConfigError(
+                f"config key dataset.audio_dir: backbone {name} ({spec['type']}) embeds audio, "
+                "but no audio folder is set"
+            )
         if (spec["n_shards"] or 0) > n_cache:
             raise ConfigError(
                 f"config key backbones.{name}.n_shards: {spec['n_shards']} is more than "

@@ -25,7 +25,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-CHUNK = 1 << 20
+CHUNK = 1 << 16  # small enough that a dropped connection keeps most of what arrived
 RETRIED = {408, 425, 429, 500, 502, 503, 504}
 
 
@@ -42,7 +42,7 @@ class Expected:
 def md5_of(path: str | Path) -> str:
     h = hashlib.md5(usedforsecurity=False)
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(CHUNK), b""):
+        for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
 
@@ -176,3 +176,119 @@ class _Problem(str):
         obj = super().__new__(cls, text)
         obj.retry_after = retry_after
         return obj
+
+
+def published_checksums(record_json: str | Path) -> dict[str, Expected]:
+    """Size and MD5 per file name from a Zenodo record's API answer (``/api/records/<id>``)."""
+    import json
+
+    data = json.loads(Path(record_json).read_text())
+    out = {}
+    for f in data.get("files", []):
+        name = f.get("key") or f.get("filename")
+        checksum = f.get("checksum", "")
+        md5 = checksum.split(":", 1)[1] if checksum.startswith("md5:") else None
+        out[name] = Expected(size=f.get("size"), md5=md5)
+    return out
+
+
+def read_manifest(path: str | Path) -> dict[str, Expected]:
+    """name -> expected size and MD5 from a dataset manifest (``name, size, md5``; blanks unknown)."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, comment="#")
+    missing = {"name", "size", "md5"} - set(frame.columns)
+    if missing:
+        raise DownloadError(f"{path}: missing column {', '.join(sorted(missing))}")
+    return {
+        r.name: Expected(size=int(r.size) if r.size else None, md5=r.md5 or None)
+        for r in frame.itertuples()
+    }
+
+
+def expected_for(
+    name: str, manifest: dict[str, Expected], published: dict[str, Expected]
+) -> Expected:
+    """What a file must match: the manifest's values, checked against the record's where both exist."""
+    mine, theirs = manifest.get(name, Expected()), published.get(name, Expected())
+    for key in ("size", "md5"):
+        a, b = getattr(mine, key), getattr(theirs, key)
+        if a is not None and b is not None and str(a).lower() != str(b).lower():
+            raise DownloadError(
+                f"{name}: the manifest says {key} {a}, the record publishes {b}; "
+                "the record changed or the manifest is wrong"
+            )
+    return Expected(size=mine.size or theirs.size, md5=mine.md5 or theirs.md5)
+
+
+class RateLimit:
+    """At most `per_second` starts per second, shared by threads."""
+
+    def __init__(self, per_second: float):
+        import threading
+
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self.next = time.monotonic()
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self.lock:
+            now = time.monotonic()
+            start = max(now, self.next)
+            self.next = start + self.interval
+        time.sleep(max(0.0, start - now))
+
+
+def fetch_many(
+    items: list[tuple[str, str, Path, Expected]],
+    workers: int = 4,
+    per_second: float = 5.0,
+    retries: int = 5,
+    backoff: float = 1.0,
+) -> list[dict]:
+    """Download (key, url, dest, expected) items in parallel; returns one failure row per item lost."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    limit, local = RateLimit(per_second), threading.local()
+    failures = []
+
+    def one(item):
+        key, url, dest, expected = item
+        if dest.exists() and verified(dest, expected) is None:
+            return None  # a re-run downloads nothing and waits for nothing
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        limit.wait()
+        try:
+            fetch(
+                url,
+                dest,
+                expected,
+                retries=retries,
+                backoff=backoff,
+                session=local.session,
+                progress_every=3600,
+            )
+        except DownloadError as err:
+            return {"track_id": key, "stage": "download", "reason": str(err)}
+        return None
+
+    done = 0
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for result in pool.map(one, items):
+            done += 1
+            if result:
+                failures.append(result)
+                log.warning("%s", result["reason"])
+            if done % 500 == 0:
+                log.info("%d of %d files, %d failed", done, len(items), len(failures))
+    log.info(
+        "%d of %d files downloaded or present, %d failed",
+        done - len(failures),
+        len(items),
+        len(failures),
+    )
+    return failures

@@ -57,9 +57,14 @@ def backbone_sample_rate(spec: dict) -> int:
     return int(backbones.get(spec["type"]).sample_rate_for(spec["params"]))
 
 
+def audio_backbones(cfg: dict) -> list[str]:
+    """Backbones that embed audio (the others read precomputed vectors)."""
+    return [b for b, spec in cfg["backbones"].items() if backbones.get(spec["type"]).needs_audio]
+
+
 def sample_rates(cfg: dict) -> list[int]:
     """Distinct rates the audio cache must provide, one per configured backbone rate."""
-    return sorted({backbone_sample_rate(spec) for spec in cfg["backbones"].values()})
+    return sorted({backbone_sample_rate(cfg["backbones"][b]) for b in audio_backbones(cfg)})
 
 
 def backbone_shards(cfg: dict, name: str) -> int:

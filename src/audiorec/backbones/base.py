@@ -31,6 +31,8 @@ class Backbone(ABC):
     uses_torch: ClassVar[bool] = True
     #: Whether it loads pretrained weights, which the workflow fetches once, before extraction.
     needs_weights: ClassVar[bool] = True
+    #: Whether it embeds audio; a backbone of precomputed vectors reads a file instead.
+    needs_audio: ClassVar[bool] = True
 
     def __init__(self, params: dict, device: str = "cpu", batch_size: int = 16):
         self.params = validate_against(copy.deepcopy(dict(params)), self.params_schema())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +126,75 @@ def _normalise(
     return out if mask is None else out.filter(mask)
 
 
+def _open_text(path: Path, threads: int):
+    """What pyarrow reads: bz2 decompressed in parallel blocks (indexed_bzip2), else the path."""
+    if path.suffix.lower() == ".bz2":
+        import indexed_bzip2
+
+        return indexed_bzip2.open(str(path), parallelization=max(1, threads))
+    return str(path)
+
+
+def iter_log(
+    path: str | Path,
+    columns: dict[str, str] | None = None,
+    start: str | dt.datetime | None = None,
+    end: str | dt.datetime | None = None,
+    separator: str | None = None,
+    threads: int = 1,
+    with_rows: bool = False,
+) -> Iterator[pa.RecordBatch]:
+    """Record batches of (user_id, track_id, timestamp[, row]), in file order.
+
+    `row` is the event's 0-based row in the file. bz2 logs are decompressed
+    with `threads` threads (indexed_bzip2); CSV, TSV and Parquet are read
+    block by block, so memory holds one block.
+    """
+    path = Path(path)
+    cols = {"user": USER, "item": ITEM, "timestamp": TIME, **(columns or {})}
+    if not path.exists():
+        raise DataError(f"{path}: listening log not found")
+    if _is_parquet(path):
+        pf = pq.ParquetFile(path)
+        _check_columns(path, pf.schema_arrow.names, cols)
+        batches = pf.iter_batches(columns=list(cols.values()), batch_size=1 << 20)
+        line = 1
+    else:
+        sep = _separator(path, separator)
+        source = _open_text(path, threads)
+        try:
+            batches = pacsv.open_csv(
+                source,
+                read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES),
+                parse_options=pacsv.ParseOptions(delimiter=sep),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={c: pa.string() for c in cols.values()},
+                    include_columns=None,
+                    strings_can_be_null=True,
+                ),
+            )
+        except pa.ArrowInvalid as err:
+            what = "tab" if sep == chr(9) else repr(sep)
+            raise DataError(f"{path}: cannot read as a {what}-separated table: {err}") from err
+        _check_columns(path, batches.schema.names, cols)
+        line = 2  # line 1 is the header
+    row = 0
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            break
+        except pa.ArrowInvalid as err:
+            raise DataError(f"{path}, after line {line}: malformed row: {err}") from err
+        out = _normalise(batch, cols, path, line, None, None)
+        if with_rows:
+            out = out.append_column("row", pa.array(np.arange(row, row + out.num_rows)))
+        mask = _date_filter(out.column(2), start, end)
+        yield out if mask is None else out.filter(mask)
+        line += batch.num_rows
+        row += batch.num_rows
+
+
 def read_log(
     path: str | Path,
     columns: dict[str, str] | None = None,
@@ -137,48 +207,7 @@ def read_log(
     `columns` maps user/item/timestamp to the file's own column names;
     only events with start <= timestamp < end are kept.
     """
-    path = Path(path)
-    cols = {"user": USER, "item": ITEM, "timestamp": TIME, **(columns or {})}
-    if not path.exists():
-        raise DataError(f"{path}: listening log not found")
-    batches = []
-    if _is_parquet(path):
-        pf = pq.ParquetFile(path)
-        _check_columns(path, pf.schema_arrow.names, cols)
-        line = 1
-        for batch in pf.iter_batches(columns=list(cols.values()), batch_size=1 << 20):
-            batches.append(_normalise(batch, cols, path, line, start, end))
-            line += batch.num_rows
-        return _to_frame(batches)
-
-    sep = _separator(path, separator)
-    try:
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES),
-            parse_options=pacsv.ParseOptions(delimiter=sep),
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in cols.values()},
-                include_columns=None,
-                strings_can_be_null=True,
-            ),
-        )
-    except pa.ArrowInvalid as err:
-        raise DataError(
-            f"{path}: cannot read as a {'tab' if sep == chr(9) else repr(sep)}-separated table: {err}"
-        ) from err
-    _check_columns(path, reader.schema.names, cols)
-    line = 2  # line 1 is the header
-    while True:
-        try:
-            batch = reader.read_next_batch()
-        except StopIteration:
-            break
-        except pa.ArrowInvalid as err:
-            raise DataError(f"{path}, after line {line}: malformed row: {err}") from err
-        batches.append(_normalise(batch, cols, path, line, start, end))
-        line += batch.num_rows
-    return _to_frame(batches)
+    return _to_frame(list(iter_log(path, columns, start, end, separator)))
 
 
 def listened_tracks(
@@ -238,7 +267,7 @@ def read_id_list(path: str | Path, column: str | None = None) -> list[str]:
 
 def build_catalogue(
     root: str | Path,
-    audio_dir: str,
+    audio_dir: str | None,
     audio_ext: str,
     id_information: str | None,
     track_list: str | None,
@@ -250,12 +279,25 @@ def build_catalogue(
     audio folder; `track_list` restricts them (e.g. the study's 56,512 ids).
     `listened` (the log's distinct tracks) drops tracks nobody heard. A listed
     track without audio is kept: the resample job records it as a failure.
+    Without an audio folder (every backbone precomputed) ids come from
+    id_information, the track list or the log, and paths are empty.
     """
     root = Path(root)
-    audio_root = root / audio_dir
+    audio_root = root / audio_dir if audio_dir else None
     ext = audio_ext.lstrip(".")
     if id_information:
         ids = read_id_list(root / id_information)
+    elif audio_root is None:
+        if listened is None and not track_list:
+            raise DataError(
+                "without dataset.audio_dir the catalogue needs dataset.id_information, "
+                "dataset.track_list or dataset.only_listened"
+            )
+        ids = (
+            sorted(listened)
+            if listened is not None
+            else read_id_list(track_list if Path(track_list).is_absolute() else root / track_list)
+        )
     else:
         if not audio_root.is_dir():
             raise DataError(f"{audio_root}: audio folder not found")
@@ -271,7 +313,7 @@ def build_catalogue(
     if len(dup):
         raise DataError(f"track ids listed twice: {', '.join(map(str, dup[:5]))}")
     ids = sorted(ids)
-    paths = [str(audio_root / f"{t}.{ext}") for t in ids]
+    paths = [str(audio_root / f"{t}.{ext}") if audio_root else "" for t in ids]
     return pd.DataFrame(
         {"track_id": pd.Series(ids, dtype=str), "path": pd.Series(paths, dtype=str)}
     )

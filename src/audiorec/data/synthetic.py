@@ -203,6 +203,28 @@ def _listening(
     return users, tracks, times, taste
 
 
+FEATURE_DIMS = {
+    "mfcc_stats": 104,
+    "ivec256": 100,
+    "ivec512": 100,
+    "ivec1024": 100,
+}  # ivec: as Onion has them
+
+
+def _feature_file(root: Path, name: str, track_ids, track_style, n_styles: int, seed: int) -> None:
+    """``id_<name>.tsv.bz2``: a style centroid plus noise per track, Onion's layout."""
+    import bz2
+
+    rng = np.random.default_rng([seed, len(name)])
+    dim = FEATURE_DIMS[name]
+    centroids = rng.normal(0, 1, (n_styles, dim))
+    values = centroids[track_style] + rng.normal(0, 0.8, (len(track_ids), dim))
+    frame = pd.DataFrame(values.round(5), columns=[f"{name}_{j}" for j in range(dim)])
+    frame.insert(0, "id", track_ids)
+    text = frame.to_csv(sep="\t", index=False).encode()
+    (root / f"id_{name}.tsv.bz2").write_bytes(bz2.compress(text))
+
+
 def generate(
     root: str | Path,
     n_tracks: int = 800,
@@ -220,9 +242,19 @@ def generate(
     corrupt_tracks: int = 0,
     seed: int = 0,
     threads: int = 1,
+    audio: bool = True,
+    log_compression: str | None = None,
+    feature_files: tuple[str, ...] = (),
     **_ignored,
 ) -> dict:
-    """Write the dataset under `root`; returns counts for the log."""
+    """Write the dataset under `root`; returns counts for the log.
+
+    `audio: False` writes no clips (a Music4All-Onion folder as published:
+    log and feature files only); `log_compression: "bz2"` writes
+    ``userid_trackid_timestamp.tsv.bz2``; `feature_files` names Onion feature
+    files to write (``mfcc_stats``: 104 values, ``ivec256``: 100), each a
+    noisy function of the track's style, so that they carry what the audio would.
+    """
     root = Path(root)
     audio_dir = root / "audios"
     audio_dir.mkdir(parents=True, exist_ok=True)
@@ -248,8 +280,9 @@ def generate(
         )
         sf.write(path, y, sample_rate, format=fmt, subtype=subtype)
 
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        list(pool.map(write_track, range(n_tracks)))
+    if audio:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(write_track, range(n_tracks)))
 
     users, tracks, times, taste = _listening(
         rng,
@@ -270,7 +303,15 @@ def generate(
             "timestamp": pd.to_datetime(times).strftime("%Y-%m-%d %H:%M:%S"),
         }
     ).sort_values(["timestamp", "user_id"], kind="stable")
-    log_df.to_csv(root / "userid_trackid_timestamp.tsv", sep="\t", index=False)
+    if log_compression == "bz2":
+        import bz2
+
+        text = log_df.to_csv(sep="\t", index=False).encode()
+        (root / "userid_trackid_timestamp.tsv.bz2").write_bytes(bz2.compress(text))
+    else:
+        log_df.to_csv(root / "userid_trackid_timestamp.tsv", sep="\t", index=False)
+    for name in feature_files:
+        _feature_file(root, name, track_ids, track_style, n_styles, seed)
 
     artists = {s: [f"Synth {s + 1}.{k + 1}" for k in range(5)] for s in range(n_styles)}
     info = pd.DataFrame(

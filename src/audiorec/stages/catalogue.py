@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from audiorec.data.readers import build_catalogue, listened_tracks
 
 log = logging.getLogger(__name__)
 
 
-def run(dataset: dict, output: str) -> None:
+def run(dataset: dict, output: str, log_path: str | None = None) -> None:
+    """`log_path`: the converted log (Parquet), when only listened tracks are wanted."""
     listened = None
     if dataset["only_listened"]:
-        log_path = Path(dataset["root"]) / dataset["listening_log"]
-        listened = listened_tracks(log_path, dataset["columns"]["item"], dataset["separator"])
+        listened = listened_tracks(log_path)
         log.info("%s: %d distinct tracks listened to", log_path, len(listened))
     cat = build_catalogue(
         root=dataset["root"],

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from audiorec import splits
 from audiorec.data.readers import DataError, read_log
+from audiorec.splits import streaming
 
 log = logging.getLogger(__name__)
 
@@ -45,32 +45,45 @@ def known_tracks(
     return events, info
 
 
-def run(dataset: dict, split: dict, catalogue_path: str, outputs: dict) -> None:
-    log_path = Path(dataset["root"]) / dataset["listening_log"]
-    dated = split["method"] == "global_time"
-    events = read_log(
-        log_path,
-        columns=dataset["columns"],
-        start=split["start_date"] if dated else None,
-        end=split["end_date"] if dated else None,
-        separator=dataset["separator"],
-    )
-    log.info("%s: %d events in the date range", log_path, len(events))
-    catalogue = pd.read_parquet(catalogue_path, columns=["track_id"])["track_id"]
-    events, unknown = known_tracks(events, catalogue, dataset["unknown_tracks"], str(log_path))
-    result = splits.from_config(split).split(events)
-    for name, df in result.parts().items():
-        df.to_parquet(outputs[name], index=False)
-    stats = splits.split_stats(result)
+def run(
+    dataset: dict, split: dict, log_path: str, catalogue_path: str, outputs: dict, threads: int = 1
+) -> None:
+    """Split the converted log (``convert_log``'s Parquet); write the parts and their sizes."""
+    if split["method"] == "global_time":
+        result, counts = streaming.global_time_split(
+            log_path,
+            catalogue_path,
+            test_date=split["test_date"],
+            start_date=split["start_date"],
+            end_date=split["end_date"],
+            val_fraction=split["val_fraction"],
+            seed=split["seed"],
+            ties=split["ties"],
+            memory_mb=split["memory_mb"],
+            threads=threads,
+            unknown_tracks=dataset["unknown_tracks"],
+            outputs=outputs,
+        )
+        in_range = {"users": -1, "items": -1, "plays": counts["events"]}
+        unknown = {"events": counts["unknown_events"], "tracks": counts["unknown_tracks"]}
+        stats = pd.DataFrame([{"part": k, **v} for k, v in counts["sizes"].items()])
+        stats = stats[["part", "users", "items", "pairs", "plays"]]
+    else:
+        events = read_log(log_path)
+        catalogue = pd.read_parquet(catalogue_path, columns=["track_id"])["track_id"]
+        events, unknown = known_tracks(events, catalogue, dataset["unknown_tracks"], log_path)
+        in_range = {
+            "users": events["user_id"].nunique(),
+            "items": events["track_id"].nunique(),
+            "plays": len(events) + unknown["events"],
+        }
+        result = splits.from_config(split).split(events)
+        for name, df in result.parts().items():
+            df.to_parquet(outputs[name], index=False)
+        stats = splits.split_stats(result)
     extra = pd.DataFrame(
         [
-            {
-                "part": "log_in_range",
-                "users": events["user_id"].nunique(),
-                "items": events["track_id"].nunique(),
-                "pairs": -1,
-                "plays": len(events) + unknown["events"],
-            },
+            {"part": "log_in_range", "pairs": -1, **in_range},
             {
                 "part": "unknown_tracks_dropped",
                 "users": -1,
