@@ -36,7 +36,7 @@ def test_integer_keys_through_the_authors_id_map(tmp_path):
 
 def test_npy_rows_need_an_id_map(tmp_path):
     np.save(tmp_path / "v.npy", np.eye(3, dtype=np.float32))
-    with pytest.raises(DataError, match="NPY matrix has no ids; set params.id_map"):
+    with pytest.raises(DataError, match=r"NPY matrix has no ids; set params\.id_map"):
         Precomputed({"path": "v.npy"}, root=tmp_path).table()
     pd.DataFrame({"idx": ["0", "1", "2"], "trackid": ["a", "b", "c"]}).to_csv(
         tmp_path / "map.csv", index=False
