@@ -114,22 +114,26 @@ def global_time_split(
                 f"FROM read_parquet({_path(log_path)}) GROUP BY {col}"
             )
         test = _literal(test_date)
+        # the file row of a pair's first event, for ties: file (the smallest row among its
+        # earliest events); item ties need no such column
+        first_row = ", min(struct_pack(t := t, r := r)).r AS first_row" if ties == "file" else ""
         con.execute(
             f"""
             CREATE TEMP TABLE pairs AS
             SELECT u, i, min(t) AS t,
                    count(*) FILTER (WHERE t < {test}) AS c_before,
-                   count(*) AS c_all,
-                   min(struct_pack(t := t, r := r)).r AS first_row
+                   count(*) AS c_all {first_row}
             FROM events GROUP BY u, i
             """
         )
+        # a pair's place among all its user's pairs: train pairs come first (they were first
+        # heard before the test date), so it is also a train pair's place among train pairs
         tie = "i" if ties == "item" else "first_row"
         con.execute(
             f"""
             CREATE TEMP TABLE ranked AS
-            SELECT *, t < {test} AS is_train,
-                   row_number() OVER (PARTITION BY u, t < {test} ORDER BY t, {tie}) - 1 AS rank
+            SELECT u, i, t, c_before, c_all, t < {test} AS is_train,
+                   row_number() OVER (PARTITION BY u ORDER BY t, {tie}) - 1 AS rank
             FROM pairs
             """
         )
@@ -149,13 +153,12 @@ def global_time_split(
         con.execute(
             f"""
             CREATE TEMP TABLE heard AS
-            SELECT r.u AS {USER}, r.i AS {ITEM}, r.t::TIMESTAMP_NS AS {TIME}, r.c_all AS "{COUNT}",
-                   n.n + r.rank AS "{ORDER}", first_u, first_i
-            FROM ranked r
-            JOIN (SELECT u, count(*) AS n FROM ranked WHERE is_train GROUP BY u) n USING (u)
-            JOIN first_u USING (u) JOIN first_i USING (i)
-            WHERE NOT r.is_train
-              AND r.i IN (SELECT DISTINCT i FROM ranked WHERE is_train)
+            SELECT u AS {USER}, i AS {ITEM}, t::TIMESTAMP_NS AS {TIME}, c_all AS "{COUNT}",
+                   rank AS "{ORDER}", first_u, first_i
+            FROM ranked JOIN first_u USING (u) JOIN first_i USING (i)
+            WHERE NOT is_train
+              AND u IN (SELECT DISTINCT u FROM ranked WHERE is_train)
+              AND i IN (SELECT DISTINCT i FROM ranked WHERE is_train)
             """
         )
         users = np.sort(
