@@ -30,3 +30,22 @@ def read(path: str | Path) -> pd.DataFrame:
 def concat(paths) -> pd.DataFrame:
     frames = [read(p) for p in paths]
     return pd.concat(frames, ignore_index=True) if frames else frame()
+
+
+class TooManyFailures(RuntimeError):
+    """So many of a job's tracks failed that the problem is the job's, not the tracks'."""
+
+
+def check_share(failed: list[dict], total: int, max_share: float, job: str) -> None:
+    """Fail the job when all its tracks, or more than `max_share` of them, failed."""
+    if not total or not failed:
+        return
+    share = len(failed) / total
+    if len(failed) < total and share <= max_share:
+        return
+    reasons = pd.Series([f["reason"].split(": ", 1)[-1] for f in failed]).value_counts()
+    common = "; ".join(f"{n} x {r}" for r, n in reasons.head(3).items())
+    raise TooManyFailures(
+        f"{job}: {len(failed)} of {total} tracks failed (more than audio.max_failed_share "
+        f"{max_share:g}); commonest reasons: {common}"
+    )

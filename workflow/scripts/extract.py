@@ -14,4 +14,5 @@ extract.run(
     output=snakemake.output.embeddings,
     failures_path=snakemake.output.failures,
     workers=snakemake.config["backbones"][snakemake.wildcards.backbone]["workers"],  # no re-run
+    max_failed_share=snakemake.config["audio"]["max_failed_share"],
 )

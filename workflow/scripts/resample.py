@@ -15,4 +15,5 @@ resample.run(
     n_shards=snakemake.params.n_shards,
     offset_seconds=snakemake.params.offset_seconds,
     max_seconds=snakemake.params.max_seconds,
+    max_failed_share=snakemake.config["audio"]["max_failed_share"],  # no re-run when changed
 )

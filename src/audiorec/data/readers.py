@@ -64,7 +64,19 @@ def _parse_times(values: pa.Array, path: Path, first_line: int) -> pa.Array:
         )
         retry = pc.and_(pc.is_null(parsed), pc.is_valid(text))
         if pc.any(retry).as_py():  # ISO 8601 with 'T', dates alone, fractional seconds
-            series = pd.to_datetime(pd.Series(text.to_pylist()), errors="coerce", format="ISO8601")
+            try:
+                series = pd.to_datetime(
+                    pd.Series(text.to_pylist()), errors="coerce", format="ISO8601"
+                )
+            except ValueError as err:  # pandas refuses offsets that differ within a column
+                zoned = [v for v in text.to_pylist() if v and (v.endswith("Z") or "+" in v[10:])]
+                raise DataError(
+                    f"{path}, lines {first_line}-{first_line + len(values) - 1}: timestamps "
+                    f"mix time zones (e.g. {', '.join(map(repr, zoned[:2]))}); write them all in "
+                    f"one zone, e.g. UTC ({err})"
+                ) from err
+            if series.dt.tz is not None:
+                series = series.dt.tz_convert("UTC").dt.tz_localize(None)
             parsed = pa.array(series.to_numpy(dtype="datetime64[ns]"), type=pa.timestamp("ns"))
     bad = pc.is_null(parsed)
     if pc.any(bad).as_py():
@@ -135,6 +147,19 @@ def _open_text(path: Path, threads: int):
     return str(path)
 
 
+def _line_of(path: Path, message: str, threads: int) -> str:
+    """'line N' of the row a pyarrow parse error quotes ("...: <row>"), found by scanning."""
+    row = message.rsplit(": ", 1)[-1].strip()
+    if not row:
+        return ""
+    source = _open_text(path, threads)
+    with source if not isinstance(source, str) else open(source, "rb") as fh:
+        for number, line in enumerate(fh, 1):
+            if line.decode(errors="replace").rstrip("\r\n") == row:
+                return f", line {number}"
+    return ""
+
+
 def iter_log(
     path: str | Path,
     columns: dict[str, str] | None = None,
@@ -160,6 +185,8 @@ def iter_log(
         batches = pf.iter_batches(columns=list(cols.values()), batch_size=1 << 20)
         line = 1
     else:
+        if path.stat().st_size == 0:
+            raise DataError(f"{path}: the listening log is empty (0 bytes); download it again")
         sep = _separator(path, separator)
         source = _open_text(path, threads)
         try:
@@ -175,7 +202,10 @@ def iter_log(
             )
         except pa.ArrowInvalid as err:
             what = "tab" if sep == chr(9) else repr(sep)
-            raise DataError(f"{path}: cannot read as a {what}-separated table: {err}") from err
+            raise DataError(
+                f"{path}{_line_of(path, str(err), threads)}: cannot read as a {what}-separated "
+                f"table with a header line: {err}; check dataset.separator and that line"
+            ) from err
         _check_columns(path, batches.schema.names, cols)
         line = 2  # line 1 is the header
     row = 0
@@ -185,7 +215,8 @@ def iter_log(
         except StopIteration:
             break
         except pa.ArrowInvalid as err:
-            raise DataError(f"{path}, after line {line}: malformed row: {err}") from err
+            where = _line_of(path, str(err), threads) or f", after line {line}"
+            raise DataError(f"{path}{where}: malformed row: {err}") from err
         out = _normalise(batch, cols, path, line, None, None)
         if with_rows:
             out = out.append_column("row", pa.array(np.arange(row, row + out.num_rows)))

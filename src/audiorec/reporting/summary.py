@@ -34,6 +34,8 @@ def read_per_user(paths) -> pd.DataFrame:
         df = pd.read_parquet(p)
         for k in [*KEYS, "seed"]:
             df[k] = meta[k]
+        df["items_without_embedding"] = meta.get("items_without_embedding", 0)
+        df["n_items"] = meta.get("n_items", 0)
         frames.append(df)
     if not frames:
         raise ValueError("no per-user result files to aggregate")
@@ -42,6 +44,13 @@ def read_per_user(paths) -> pd.DataFrame:
 
 def metric_names(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns if "@" in c]
+
+
+def _fallbacks(g: pd.DataFrame) -> tuple[int, int]:
+    """(items without a vector, items) of a run: the model gave those random rows or left them out."""
+    if "items_without_embedding" not in g:
+        return 0, 0
+    return int(g["items_without_embedding"].max()), int(g["n_items"].max())
 
 
 @dataclass
@@ -77,6 +86,7 @@ def build(
         name = run_key(*key)
         per_user = users[name]
         row.update(run=name, users=len(per_user), seeds=g["seed"].nunique())
+        row["items_without_vector"], row["items"] = _fallbacks(g)
         seed_means = g.groupby("seed")[metrics].mean()
         for m in metrics:
             mean, low, high = t_interval(per_user[m].to_numpy(), confidence)
@@ -152,6 +162,7 @@ def markdown(tables: Tables, alpha: float, confidence: float, title: str = "Resu
         "",
         _table(header, rows),
         "",
+        *_fallback_note(s),
         "## Paired tests against the baseline",
         "",
         "Δ is the mean per-user difference (run − baseline). p-values are two-sided and Holm-corrected "
@@ -179,6 +190,20 @@ def markdown(tables: Tables, alpha: float, confidence: float, title: str = "Resu
             )
         )
     return "\n".join(out) + "\n"
+
+
+def _fallback_note(s: pd.DataFrame) -> list[str]:
+    """A line per run whose item table lacked vectors (failed extractions), else nothing."""
+    if "items_without_vector" not in s or not (s["items_without_vector"] > 0).any():
+        return []
+    lines = [
+        "Items without a vector (their audio failed; KNN never recommends them, trained "
+        "models start them from random rows):",
+        "",
+    ]
+    for _, r in s[s["items_without_vector"] > 0].sort_values("run").iterrows():
+        lines.append(f"- {r['run']}: {r['items_without_vector']} of {r['items']} items")
+    return [*lines, ""]
 
 
 def figure(tables: Tables, path: str, k: int | None = None) -> None:

@@ -33,13 +33,19 @@ def run(
     )
     seconds = time.perf_counter() - started
 
-    meta = {**run, "type": spec["type"], "part": part}
+    with open(train_info) as fh:
+        trained = json.load(fh)
+    meta = {
+        **run,
+        "type": spec["type"],
+        "part": part,
+        "n_items": trained["n_items"],
+        "items_without_embedding": trained.get("items_without_embedding", 0),
+    }
     write_per_user(per_user, outputs["per_user"], meta)
     write_recommendations(
         outputs["recommendations"], per_user["user_id"], ranking.items, data.items, meta
     )
-    with open(train_info) as fh:
-        trained = json.load(fh)
     summary = {
         **trained,
         "part": part,

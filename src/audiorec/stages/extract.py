@@ -26,6 +26,7 @@ def run(
     output: str,
     failures_path: str,
     workers: int = 0,
+    max_failed_share: float = 1.0,
 ) -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
     cls = backbones.get(spec["type"])
@@ -49,6 +50,8 @@ def run(
         "params": spec["params"],
         **model.describe(),
     }
+    tried = len(result.ids) + len(result.failures)
+    failures.check_share(result.failures, tried, max_failed_share, f"{name} extraction")
     write_embeddings(output, result.ids, result.vectors, meta, result.layers)
     prior = failures.concat(cache_failures)
     failures.write(failures_path, failures.frame(prior.to_dict("records") + result.failures))

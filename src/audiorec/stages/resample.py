@@ -35,6 +35,7 @@ def run(
     n_shards: int,
     offset_seconds: float = 0.0,
     max_seconds: float | None = None,
+    max_failed_share: float = 1.0,
 ) -> None:
     part = shard_of(pd.read_parquet(catalogue_path), shard, n_shards)
     failed = []
@@ -51,6 +52,9 @@ def run(
             cache.add(tid, y)
             seconds += y.size / sample_rate
     failures.write(failures_path, failed)
+    failures.check_share(
+        failed, len(part), max_failed_share, f"resample shard {shard} at {sample_rate} Hz"
+    )
     elapsed = time.perf_counter() - started
     log.info(
         "shard %d/%d at %d Hz: %d tracks cached (%.0f s of audio), %d failed, %.1f s",

@@ -36,6 +36,12 @@ def run(
         vectors, available, facts = item_vectors(
             embeddings_path, data, run["variant"], run["seed"], use_layer
         )
+        if facts["items_without_embedding"] == data.n_items:
+            raise ValueError(
+                f"{embeddings_path}: none of the {data.n_items} train items has a vector "
+                f"(see {Path(embeddings_path).with_suffix('.failures.tsv').name}); "
+                "a model on fallback rows only would be reported as content"
+            )
     elif not cls.content_free(run["variant"], spec["params"]):
         raise ValueError(f"{run['recommender']} ({run['variant']}) needs embeddings, none given")
 
