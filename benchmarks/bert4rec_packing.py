@@ -1,17 +1,16 @@
-"""Shuffled BERT4Rec batches, packed against padded, beside length-grouped batches.
+"""Shuffled BERT4Rec batches, packed against padded.
 
     .venv/bin/python benchmarks/bert4rec_packing.py --threads 1 --batches 12
 
 The model and data of ``bert4rec_step.py`` (RecBole's benchmark settings,
-every prefix of ML-100k-like histories, 2,048 sequences per batch). Three
-ways to run an epoch's batches: ``by_length`` (audiorec's default: sequences
-of similar length together, padded to the batch's longest), shuffled and
-padded (``batching: random`` as audiorec ran it before packing; the
-reference) and shuffled and packed (``batching: random`` now: short
-sequences share rows, ``audiorec.sequences.packing``). Each step is a forward and backward
-pass and one Adam step on the same model; the three alternate batch by batch
-so that each sees the same machine state. The figures are milliseconds per
-training sequence and the share of computed positions that are padding.
+every prefix of ML-100k-like histories, 2,048 sequences per batch). Two ways
+to run an epoch's shuffled batches: padded to the batch's longest sequence
+(the reference) and packed (short sequences share rows,
+``audiorec.sequences.packing``, as BERT4Rec trains). Each step is a forward
+and backward pass and one Adam step on the same model; the two alternate
+batch by batch so that each sees the same machine state. The figures are
+milliseconds per training sequence and the share of computed positions that
+are padding.
 """
 
 from __future__ import annotations
@@ -30,11 +29,14 @@ from bert4rec_step import SIZE, recipe
 
 from audiorec.networks.bert import BertNet
 from audiorec.recommenders.bert4rec import BERT4Rec
+from audiorec.sequences.batches import shuffled
+from audiorec.sequences.masking import masked
 from audiorec.sequences.packing import pack
+from audiorec.sequences.windows import epoch_sequences
 
 
-def model(batching: str) -> BERT4Rec:
-    m = BERT4Rec(recipe(batching=batching), seed=0, variant="random")
+def model() -> BERT4Rec:
+    m = BERT4Rec(recipe(), seed=0, variant="random")
     m._n_items = SIZE["items"]
     torch.manual_seed(0)
     m.net = BertNet(torch.randn(SIZE["items"], SIZE["hidden"]) * 0.02, True, m.params, 200).train()
@@ -51,17 +53,18 @@ def main() -> None:
     lengths = np.maximum(20, rng.lognormal(4.2, 0.9, 943).astype(int))  # as bert4rec_step.py
     histories = [rng.integers(0, SIZE["items"], k) for k in lengths]
     runs = {
-        "by_length, padded": (model("by_length"), False),
-        "random, padded (reference)": (model("random"), False),
-        "random, packed": (model("random"), True),
+        "random, padded (reference)": (model(), False),
+        "random, packed": (model(), True),
     }
     batches, optims = {}, {}
     for name, (m, packed) in runs.items():
-        m._train_seqs = histories
         r = np.random.default_rng(1)
-        seqs = m._epoch_sequences(r)
-        chosen = m._batches(seqs, r)[: args.batches + 1]
-        batches[name] = [m._masked([seqs[i] for i in b], r) for b in chosen]
+        seqs = epoch_sequences(histories, m.params["max_len"], "every_prefix")
+        chosen = shuffled(len(seqs), m.params["batch_size"], r)[: args.batches + 1]
+        p = m.params["mask_prob"]
+        batches[name] = [
+            masked([seqs[i] for i in b], r, p, m.net.mask_id, m.net.pad_id) for b in chosen
+        ]
         if packed:
             batches[name] = [pack(*b, m.net.pad_id) for b in batches[name]]
         optims[name] = torch.optim.Adam(m.net.parameters(), lr=1e-3)
@@ -70,7 +73,7 @@ def main() -> None:
         for name, (m, packed) in runs.items():
             b = batches[name][i]
             t = time.perf_counter()
-            loss, count = m._masked_loss(*b[:3], b[3:] if packed else None)
+            loss, count = m._loss_sum(*b[:3], b[3:] if packed else None)
             optims[name].zero_grad()
             (loss / count).backward()
             optims[name].step()

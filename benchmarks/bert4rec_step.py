@@ -28,6 +28,8 @@ from torch.nn import functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from audiorec.networks.bert import BertNet
 from audiorec.recommenders.bert4rec import BERT4Rec
+from audiorec.sequences.masking import masked
+from audiorec.sequences.windows import epoch_sequences
 
 SIZE = {"hidden": 64, "layers": 2, "heads": 2, "ffn": 256, "dropout": 0.2, "items": 1682}
 
@@ -72,11 +74,17 @@ def recipe(**options) -> dict:
 
 
 def batches(n: int, rng: np.random.Generator, model: BERT4Rec) -> list[tuple]:
-    """n batches of masked every-prefix sequences, as audiorec's training builds them."""
+    """n batches of masked every-prefix sequences, grouped by length so that neither side
+    pays for padding (the step is what is compared, not the batching)."""
     lengths = np.maximum(20, rng.lognormal(4.2, 0.9, 943).astype(int))  # ML-100k-like
-    model._train_seqs = [rng.integers(0, SIZE["items"], k) for k in lengths]
-    seqs = model._epoch_sequences(rng)
-    return [model._masked([seqs[i] for i in b], rng) for b in model._batches(seqs, rng)[:n]]
+    histories = [rng.integers(0, SIZE["items"], k) for k in lengths]
+    seqs = epoch_sequences(histories, model.params["max_len"], "every_prefix")
+    seqs = [seqs[i] for i in np.argsort([len(s) for s in seqs], kind="stable")]
+    bs = model.params["batch_size"]
+    groups = [seqs[i : i + bs] for i in range(0, len(seqs), bs)]
+    chosen = [groups[i] for i in rng.permutation(len(groups))[:n]]
+    p = model.params["mask_prob"]
+    return [masked(g, rng, p, model.net.mask_id, model.net.pad_id) for g in chosen]
 
 
 def main() -> None:
@@ -86,7 +94,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    ours = BERT4Rec(recipe(batching="by_length"), seed=0, variant="random")
+    ours = BERT4Rec(recipe(), seed=0, variant="random")
     ours._n_items = SIZE["items"]
 
     items = torch.randn(SIZE["items"], SIZE["hidden"]) * 0.02
@@ -95,7 +103,7 @@ def main() -> None:
     data = batches(args.batches + 1, np.random.default_rng(0), ours)
 
     def ours_step(ids, mask, labels):
-        loss, count = ours._masked_loss(ids, mask, labels)
+        loss, count = ours._loss_sum(ids, mask, labels)
         return loss / count
 
     runs = {

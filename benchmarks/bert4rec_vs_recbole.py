@@ -20,8 +20,7 @@ last item of the test input for 282 users. Both follow RecBole's recipe:
 hidden 64, 2 layers, 2 heads, feed-forward 256, dropout 0.2, mask ratio 0.2,
 at most 50 items, Adam 1e-3 without a schedule, full softmax, every prefix of
 every training sequence once per epoch (97,171 here) in shuffled batches of
-2,048 (audiorec's default since 2026-11-30; its earlier runs grouped
-sequences by length, `batching: by_length`), early stopping after 10
+2,048 (packed on audiorec's side), early stopping after 10
 epochs without a better validation NDCG@10 (full ranking), the best epoch
 kept. audiorec's side takes these as options
 (`train_windows: every_prefix`, `batch_size`, `select_by: ndcg`, `patience`,
@@ -31,17 +30,12 @@ from one item to all but the last, audiorec's from two items to all (a
 one-item prefix adds nothing to RecBole's loss, which drops masked position
 0);
 RecBole's validation ranking keeps the user's train items, audiorec's
-removes them (`select_by: ndcg_with_history` keeps them; on three seeds it
-stopped earlier, with a lower test NDCG@10 each time with history removed and
-no better one with it kept: docs/benchmarks.md); RecBole 1.2 turns half of
-its training batches into next-item samples (`ft_ratio: 0.5` in its BERT4Rec
-defaults: each sequence's last item masked alone) and scores only the last
-10 masked items of a sequence, audiorec by default neither
-(`next_item_ratio: 0.5` and `max_masked: 10` do both; on three seeds of
-item-ordered sequences and on seed 0 of RecBole's order they lowered
-audiorec's NDCG@10 under both protocols: docs/benchmarks.md);
-RecBole's output layer has BERT's masked-LM head and a bias, audiorec's is
-tied to the item table (`output_head: bert` adds them). Test users are
+removes them; RecBole 1.2 turns half of its training batches into next-item
+samples (`ft_ratio: 0.5`) and scores only the last 10 masked items of a
+sequence; RecBole's output layer has BERT's masked-LM head and a bias,
+audiorec's is tied to the item table. audiorec had options for each of these;
+on MovieLens-100k none of them raised its NDCG@10 (docs/benchmarks.md), and
+they were removed. Test users are
 scored by full ranking with their history left in the ranking (RecBole's
 protocol) and removed from it (the study's).
 
@@ -369,7 +363,7 @@ def main() -> None:
     ap.add_argument(
         "--ours-params",
         default="{}",
-        help='JSON overrides of the RecBole recipe, e.g. \'{"output_head": "bert"}\'',
+        help='JSON overrides of the RecBole recipe, e.g. \'{"train_windows": "last"}\'',
     )
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--seed", type=int, default=0, help="audiorec's training seed")

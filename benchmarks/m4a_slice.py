@@ -29,11 +29,6 @@ MODELS = {
     "random": ("random", "none", {}),
     "shallow (random init, 128)": ("shallow", "random", {"random_dim": 128, "hidden": 128}),
     "bert4rec (random init, 128)": ("bert4rec", "random", {"random_dim": 128}),
-    "bert4rec (random init, 128, `batching: by_length`)": (
-        "bert4rec",
-        "random",
-        {"random_dim": 128, "batching": "by_length"},
-    ),
 }
 
 

@@ -10,7 +10,7 @@ from audiorec.networks.bert import BertNet
 from audiorec.networks.encoder import BertEncoder, attention, dropout
 
 P = {"heads": 2, "ffn": 24, "dropout": 0.2, "layers": 2, "project_to": None}
-P.update(output_head="tied", init_std=0.02)
+P.update(init_std=0.02)
 
 
 def _net(seed=0, n_items=30, width=16):

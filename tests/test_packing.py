@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from audiorec.sequences.masking import masked
 from audiorec.sequences.packing import assign_rows, pack
 from tests.test_trained_models import _model, two_style_world
 
@@ -34,7 +35,7 @@ def test_packed_batch_gives_the_padded_batchs_loss_and_gradient():
     model.fit(data, vectors)
     rng = np.random.default_rng(3)
     seqs = [rng.integers(0, data.n_items, size=n) for n in (7, 2, 5, 1, 3, 7, 4, 2, 6, 3)]
-    ids, scored, labels = model._masked(seqs, rng)
+    ids, scored, labels = masked(seqs, rng, 0.5, model.net.mask_id, model.net.pad_id)
     packed = pack(ids, scored, labels, model.net.pad_id)
     assert len(packed.ids) < len(ids)
     columns = torch.arange(ids.shape[1]).expand_as(packed.positions)
@@ -45,7 +46,7 @@ def test_packed_batch_gives_the_padded_batchs_loss_and_gradient():
     results = []
     for args in ((ids, scored, labels), (*packed[:3], packed[3:])):
         model.net.zero_grad()
-        loss, count = model._masked_loss(*args)
+        loss, count = model._loss_sum(*args)
         loss.backward()
         grads = {k: w.grad.clone() for k, w in model.net.named_parameters() if w.grad is not None}
         results.append((loss.item(), count, grads))

@@ -97,10 +97,10 @@ class Precomputed(Backbone):
     def _read_text(self, sep: str):
         import pyarrow.csv as pacsv
 
-        from audiorec.data.readers import _open_text
+        from audiorec.data.readers import open_text
 
         return pacsv.read_csv(
-            _open_text(self.file, 2), parse_options=pacsv.ParseOptions(delimiter=sep)
+            open_text(self.file, 2), parse_options=pacsv.ParseOptions(delimiter=sep)
         )
 
     def _keys_and_matrix(self) -> tuple[np.ndarray | None, np.ndarray]:

@@ -138,7 +138,7 @@ def _normalise(
     return out if mask is None else out.filter(mask)
 
 
-def _open_text(path: Path, threads: int):
+def open_text(path: Path, threads: int):
     """What pyarrow reads: bz2 decompressed in parallel blocks (indexed_bzip2), else the path."""
     if path.suffix.lower() == ".bz2":
         import indexed_bzip2
@@ -152,7 +152,7 @@ def _line_of(path: Path, message: str, threads: int) -> str:
     row = message.rsplit(": ", 1)[-1].strip()
     if not row:
         return ""
-    source = _open_text(path, threads)
+    source = open_text(path, threads)
     with source if not isinstance(source, str) else open(source, "rb") as fh:
         for number, line in enumerate(fh, 1):
             if line.decode(errors="replace").rstrip("\r\n") == row:
@@ -188,7 +188,7 @@ def iter_log(
         if path.stat().st_size == 0:
             raise DataError(f"{path}: the listening log is empty (0 bytes); download it again")
         sep = _separator(path, separator)
-        source = _open_text(path, threads)
+        source = open_text(path, threads)
         try:
             batches = pacsv.open_csv(
                 source,

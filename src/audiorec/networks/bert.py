@@ -4,10 +4,8 @@ Input rows are the item table plus a mask row (N(0, 0.02), trained) and a
 zero padding row; positions and the type-0 embedding are added, then
 LayerNorm (eps 1e-12) and dropout, as transformers' BertModel does; the
 encoder is ``audiorec.networks.encoder``. The output layer is tied to the
-same table (no bias), or, with ``output_head: bert``, goes through BERT's
-masked-LM head and an output bias first, as RecBole's BERT4Rec does. A
-``project_to`` width puts one shared projection between a wide table and a
-narrower encoder.
+same table (no bias). A ``project_to`` width puts one shared projection
+between a wide table and a narrower encoder.
 """
 
 from __future__ import annotations
@@ -38,12 +36,6 @@ class BertNet(nn.Module):
         self.norm = nn.LayerNorm(hidden, eps=1e-12)
         self.p_drop = p["dropout"]
         self.encoder = BertEncoder(hidden, p["heads"], p["ffn"], p["dropout"], p["layers"])
-        self.head = None
-        if p["output_head"] == "bert":  # BERT's masked-LM head, as RecBole's BERT4Rec has
-            self.head = nn.Sequential(
-                nn.Linear(hidden, hidden), nn.GELU(), nn.LayerNorm(hidden, eps=1e-12)
-            )
-            self.out_bias = nn.Parameter(torch.zeros(items.shape[0] + 2))
         for name, w in self.named_parameters():
             if name.startswith(("items", "mask_row", "norm", "token_type")):
                 continue
@@ -65,11 +57,10 @@ class BertNet(nn.Module):
         t = torch.cat([self.items, self.mask_row, self.pad_row])
         return self.proj(t) if self.proj is not None else t
 
-    def logits(self, hidden: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-        """Scores of every table row (tied output), through the head when there is one."""
-        if self.head is None:
-            return hidden @ table.T
-        return torch.addmm(self.out_bias[: table.shape[0]], self.head(hidden), table.T)
+    @staticmethod
+    def logits(hidden: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        """Scores of every table row: the output layer is the input table (tied)."""
+        return hidden @ table.T
 
     def encode(
         self,

@@ -92,17 +92,22 @@ class BertEncoder(nn.Module):
         pad: torch.Tensor,
         rows: torch.Tensor | None = None,
         segments: torch.Tensor | None = None,
+        causal: bool = False,
     ) -> torch.Tensor:
         """x (B, L, H), pad (B, L) True at padding; (B, L, H) or, given rows (B, L) bool, (rows.sum(), H).
 
         With ``rows`` the result is ``full[rows]``, in the same row-major order.
         ``segments`` (B, L) confines attention to positions of the same value
         (packed rows: one value per sequence, another for the padding).
+        ``causal``: each position attends only to itself and earlier ones (SASRec).
         """
         if segments is None:
             keep = ~pad[:, None, None, :]
         else:
             keep = (segments[:, :, None] == segments[:, None, :])[:, None]
+        if causal:
+            n = x.shape[1]
+            keep = keep & torch.ones(n, n, dtype=torch.bool, device=x.device).tril()
         *inner, last = self.layers
         for layer in inner:
             x = layer(x, keep)
