@@ -6,11 +6,11 @@ import pytest
 from audiorec.data.readers import (
     DataError,
     build_catalogue,
+    known_tracks,
     listened_tracks,
     read_id_list,
     read_log,
 )
-from audiorec.stages.split import known_tracks
 
 HEADER = "user_id\ttrack_id\ttimestamp\n"
 

@@ -222,9 +222,8 @@ def _streaming_matches_reference(log_tsv, tmp_path, test_date, start=None, end=N
     The reference reads the log as the split job did before it ran on DuckDB.
     """
     from audiorec.data.log_parquet import convert
-    from audiorec.data.readers import read_log
+    from audiorec.data.readers import known_tracks, read_log
     from audiorec.splits.streaming import global_time_split
-    from audiorec.stages.split import known_tracks
 
     convert(log_tsv, tmp_path / "log.parquet")
     events = read_log(log_tsv)

@@ -4,45 +4,13 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 import pandas as pd
 
 from audiorec import splits
-from audiorec.data.readers import DataError, read_log
+from audiorec.data.readers import known_tracks, read_log
 from audiorec.splits import streaming
 
 log = logging.getLogger(__name__)
-
-
-def known_tracks(
-    events: pd.DataFrame, catalogue_ids, policy: str, source: str
-) -> tuple[pd.DataFrame, dict]:
-    """Keep events of catalogue tracks; `policy` 'error' refuses any other."""
-    col = events["track_id"]
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        known_cat = col.cat.categories.isin(pd.Index(catalogue_ids))
-        codes = col.cat.codes.to_numpy()
-        known = np.where(codes >= 0, known_cat[codes], False)
-    else:
-        known = col.isin(pd.Index(catalogue_ids)).to_numpy()
-    unknown_ids = pd.unique(col[~known].astype(str))
-    info = {"events": int((~known).sum()), "tracks": len(unknown_ids)}
-    if info["events"]:
-        examples = ", ".join(map(str, unknown_ids[:5]))
-        if policy == "error":
-            raise DataError(
-                f"{source}: {info['events']} events of {info['tracks']} tracks not in the catalogue "
-                f"(e.g. {examples}); set dataset.unknown_tracks: drop to skip them"
-            )
-        log.warning(
-            "%s: dropped %d events of %d tracks not in the catalogue (e.g. %s)",
-            source,
-            info["events"],
-            info["tracks"],
-            examples,
-        )
-        events = events[known]
-    return events, info
 
 
 def run(
