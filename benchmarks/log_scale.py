@@ -4,9 +4,11 @@
     .venv/bin/python benchmarks/log_scale.py --events 253000000 --folder /big/tmp [--bz2]
 
 Generates a synthetic log in Onion's format (tab-separated user_id, track_id,
-timestamp; 16-character ids; Zipf-skewed tracks over 56,512, log-normal user
-activity over 119,140 users, every event in the study's window), then, each
-in a fresh process whose peak RSS is measured:
+timestamp; 16-character ids; 119,140 users with log-normal activity, each
+with a repertoire of tracks (log-normal size, median 300, drawn by Zipf
+popularity over 56,512 tracks) that they replay, low ranks most; every event
+in the study's window), then, each in a fresh process whose peak RSS is
+measured:
 
 - audiorec: the convert_log job (to Parquet; bz2 decompressed on --threads
   threads) then the split job's DuckDB split (memory limit --memory-mb);
@@ -47,6 +49,14 @@ def ids(n: int, seed: int) -> np.ndarray:
     return ALNUM[rng.integers(0, len(ALNUM), (n, 16))].view("S16").ravel()
 
 
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64: a well-spread 64-bit hash of each value."""
+    x = (x + np.uint64(0x9E3779B97F4A7C15)).astype(np.uint64)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
 def generate(path: Path, events: int, seed: int = 0, chunk: int = 5_000_000) -> None:
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -55,8 +65,9 @@ def generate(path: Path, events: int, seed: int = 0, chunk: int = 5_000_000) -> 
     users, tracks = ids(N_USERS, 1), ids(N_TRACKS, 2)
     activity = rng.lognormal(0, 1.2, N_USERS)
     activity /= activity.sum()
+    repertoire = np.maximum(5, rng.lognormal(np.log(300), 0.8, N_USERS)).astype(np.int64)
     popularity = 1.0 / np.arange(1, N_TRACKS + 1) ** 0.9
-    popularity = rng.permutation(popularity / popularity.sum())
+    cdf = np.cumsum(rng.permutation(popularity / popularity.sum()))
     t0 = np.datetime64(START, "s").astype(np.int64)
     t1 = np.datetime64(END, "s").astype(np.int64)
     user_col, track_col = pa.array(users.astype(str)), pa.array(tracks.astype(str))
@@ -65,7 +76,10 @@ def generate(path: Path, events: int, seed: int = 0, chunk: int = 5_000_000) -> 
         for start in range(0, events, chunk):
             n = min(chunk, events - start)
             u = rng.choice(N_USERS, n, p=activity)
-            i = rng.choice(N_TRACKS, n, p=popularity)
+            # the rank within the user's repertoire: log-uniform, so low ranks are replayed most
+            rank = np.floor(repertoire[u] ** rng.random(n)).astype(np.uint64)
+            key = _mix(u.astype(np.uint64) * np.uint64(1_000_003) + rank)
+            i = np.minimum(np.searchsorted(cdf, (key >> np.uint64(11)) / 2.0**53), N_TRACKS - 1)
             t = np.sort(rng.integers(t0, t1, n))
             table = pa.table(
                 {
