@@ -69,7 +69,21 @@ def run_dir(backbone, recommender, variant, seed):
 RUN_DIR = run_dir("{backbone}", "{recommender}", "{variant}", "{seed}")
 
 def per_user_files():
-    return [f"{run_dir(*r)}/per_user.parquet" for r in RUNS]
+    return [f"{run_dir(*r)}/per_user{suffix}.parquet" for r in RUNS for suffix in EVALUATED]
+
+
+def evaluation_settings():
+    """What the evaluation jobs read of `evaluation` (cold_ks only where there is a cold block)."""
+    keys = ("ks", "part", "user_batch") + (("cold_ks",) if HOT_COLD else ())
+    return {k: config["evaluation"][k] for k in keys}
+
+
+def evaluation_outputs():
+    out = {"info": f"{RUN_DIR}/info.json"}
+    for suffix in EVALUATED:
+        out[f"per_user{suffix}"] = f"{RUN_DIR}/per_user{suffix}.parquet"
+        out[f"recommendations{suffix}"] = f"{RUN_DIR}/recommendations{suffix}.parquet"
+    return out
 
 def summary_outputs():
     return [
@@ -123,8 +137,13 @@ def split_settings():
     return out
 
 
+HOT_COLD = config["split"]["method"] == "hot_cold"
+SPLIT_PARTS = ("train", "val", "test") + (("cold",) if HOT_COLD else ())
+EVALUATED = ("",) + (("_cold",) if HOT_COLD else ())  # the cold block's files end in _cold
+
+
 def split_inputs():
-    return {p: f"{R}/split/{p}.parquet" for p in ("train", "val", "test")}
+    return {p: f"{R}/split/{p}.parquet" for p in SPLIT_PARTS}
 
 def train_inputs(w):
     inputs = split_inputs()

@@ -36,15 +36,13 @@ rule evaluate:
         model=f"{RUN_DIR}/model.pt",
         train_info=f"{RUN_DIR}/train.json",
     output:
-        per_user=f"{RUN_DIR}/per_user.parquet",
-        recommendations=f"{RUN_DIR}/recommendations.parquet",
-        info=f"{RUN_DIR}/info.json",
+        **evaluation_outputs(),
     params:
         spec=lambda w: {
             "type": RECOMMENDERS[w.recommender]["type"],
             "device": config["evaluation"]["device"],
         },
-        evaluation={k: config["evaluation"][k] for k in ("ks", "part", "user_batch")},
+        evaluation=evaluation_settings(),
         code=recommender_code("evaluate"),
     group:
         run_group

@@ -66,6 +66,11 @@ def _parse_date(value: str | None, key: str) -> dt.datetime | None:
 
 
 def _check_split(split: dict) -> None:
+    if split["method"] == "hot_cold":
+        _parse_date(split["test_date"], "split.test_date")
+        if split["test_date"] is None:
+            raise ConfigError("config key split.test_date: required when split.method is hot_cold")
+        return
     if split["method"] != "global_time":
         return
     start = _parse_date(split["start_date"], "split.start_date")

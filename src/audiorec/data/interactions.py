@@ -64,6 +64,13 @@ class IndexedSplit:
     def unrankable(self, part: str) -> int:
         return int((self.frames[part]["iidx"] < 0).sum())
 
+    @property
+    def cold_items(self) -> np.ndarray:
+        """Item indices of the cold part's tracks (none without one): never in train."""
+        if "cold" not in self.frames:
+            return np.zeros(0, np.int64)
+        return np.unique(self.frames["cold"]["iidx"].to_numpy())
+
 
 class History:
     """Known items per user: a binary matrix, and sequences ordered by first listen.
@@ -103,8 +110,13 @@ class History:
 
 
 def index_split(split: Split, user_col: str = USER, item_col: str = ITEM) -> IndexedSplit:
+    """Users and items as integer indices. Items are the train items plus, with a cold
+    part, its tracks (nobody heard them in train: content models can still score them)."""
     parts = split.parts()
-    items = pd.Index(np.sort(parts["train"][item_col].astype(str).unique()), name=item_col)
+    known = [parts["train"][item_col].astype(str)]
+    if "cold" in parts:
+        known.append(parts["cold"][item_col].astype(str))
+    items = pd.Index(np.sort(pd.concat(known).unique()), name=item_col)
     users = pd.Index(
         np.sort(pd.concat([df[user_col].astype(str) for df in parts.values()]).unique()),
         name=user_col,
@@ -125,5 +137,7 @@ def index_split(split: Split, user_col: str = USER, item_col: str = ITEM) -> Ind
 
 
 def load_split(paths: dict) -> Split:
-    """The split's train, val and test Parquet files as a Split of frames."""
-    return Split(*(pd.read_parquet(paths[p]) for p in ("train", "val", "test")))
+    """The split's Parquet files (train, val, test and, where given, cold) as a Split."""
+    frames = [pd.read_parquet(paths[p]) for p in ("train", "val", "test")]
+    cold = pd.read_parquet(paths["cold"]) if paths.get("cold") else None
+    return Split(*frames, cold=cold)

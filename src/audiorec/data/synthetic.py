@@ -160,7 +160,9 @@ def _listening(
     session_length: float,
     taste_concentration: float,
     exploration: float,
+    released: np.ndarray | None = None,
 ) -> tuple[list[int], list[int], list[pd.Timestamp], np.ndarray]:
+    """`released`: each track's release, in seconds from `start` (None: all out from the start)."""
     n_tracks = len(track_style)
     popularity = np.empty(n_tracks)
     for s in range(n_styles):
@@ -191,8 +193,14 @@ def _listening(
                 if known and rng.random() < 0.35:
                     w = np.array([heard[t] for t in known], float)
                     track = known[rng.choice(len(known), p=w / w.sum())]
-                else:
+                elif released is None:
                     track = int(rng.choice(by_style[style], p=by_style_p[style]))
+                    if track not in heard:
+                        known.append(track)
+                else:  # only what is out by now; new releases draw attention (weight x 3)
+                    out = released[by_style[style]] <= clock
+                    w = by_style_p[style] * out * np.where(released[by_style[style]] > 0, 3.0, 1.0)
+                    track = int(rng.choice(by_style[style], p=w / w.sum()))
                     if track not in heard:
                         known.append(track)
                 heard[track] = heard.get(track, 0) + 1
@@ -245,6 +253,8 @@ def generate(
     audio: bool = True,
     log_compression: str | None = None,
     feature_files: tuple[str, ...] = (),
+    new_releases: float = 0.0,
+    release_after_months: float | None = None,
     **_ignored,
 ) -> dict:
     """Write the dataset under `root`; returns counts for the log.
@@ -254,6 +264,9 @@ def generate(
     ``userid_trackid_timestamp.tsv.bz2``; `feature_files` names Onion feature
     files to write (``mfcc_stats``: 104 values, ``ivec256``: 100), each a
     noisy function of the track's style, so that they carry what the audio would.
+    `new_releases`: the share of tracks released only after
+    `release_after_months` (on a uniform day to the end): nobody can hear them
+    before, which gives a hot/cold split its cold tracks.
     """
     root = Path(root)
     audio_dir = root / "audios"
@@ -284,6 +297,14 @@ def generate(
         with ThreadPoolExecutor(max_workers=threads) as pool:
             list(pool.map(write_track, range(n_tracks)))
 
+    released = None
+    if new_releases > 0:  # its own stream: the other draws stay as they were without it
+        rel_rng = np.random.default_rng([seed, 11])
+        span = (pd.Timestamp(start_date) + pd.DateOffset(months=months) - pd.Timestamp(start_date))
+        after = pd.Timedelta(days=30.44 * (release_after_months or months - 1)).total_seconds()
+        released = np.zeros(n_tracks)
+        new = rel_rng.random(n_tracks) < new_releases
+        released[new] = rel_rng.uniform(after, span.total_seconds(), int(new.sum()))
     users, tracks, times, taste = _listening(
         rng,
         track_style,
@@ -295,6 +316,7 @@ def generate(
         session_length,
         taste_concentration,
         exploration,
+        released,
     )
     log_df = pd.DataFrame(
         {
@@ -328,6 +350,11 @@ def generate(
             "track_id": track_ids,
             "style": track_style,
             "broken": [i in broken for i in range(n_tracks)],
+            "released": (
+                pd.Timestamp(start_date) + pd.to_timedelta(released, unit="s")
+                if released is not None
+                else pd.Timestamp(start_date)
+            ),
         }
     )
     truth.to_csv(root / "synthetic_truth.tsv", sep="\t", index=False)

@@ -23,6 +23,17 @@ from audiorec.evaluation.ranking import Ranking, rank
 log = logging.getLogger(__name__)
 
 
+def candidates_for(data: IndexedSplit, part: str) -> np.ndarray | None:
+    """Items a part ranks: the cold part its cold items only, the others every item but
+    those (as the journal's code ranks); None when the split has no cold part."""
+    cold = data.cold_items
+    if not len(cold):
+        return None
+    mask = np.zeros(data.n_items, bool)
+    mask[cold] = True
+    return mask if part == "cold" else ~mask
+
+
 def evaluate(
     model, data: IndexedSplit, part: str, ks, batch_size: int, device: str
 ) -> tuple[pd.DataFrame, Ranking]:
@@ -42,6 +53,7 @@ def evaluate(
         k=max(ks),
         batch_size=batch_size,
         device=device,
+        candidates=candidates_for(data, part),
     )
     n_rel = data.n_relevant(part)[users]
     metrics = from_hits(ranking.hits, n_rel, ks)

@@ -38,12 +38,21 @@ def rank(
     k: int,
     batch_size: int = 1024,
     device: str | torch.device = "cpu",
+    candidates: np.ndarray | None = None,
 ) -> Ranking:
-    """Top-k of every user in `users` by `score(block) -> (len(block), n_items)`."""
+    """Top-k of every user in `users` by `score(block) -> (len(block), n_items)`.
+
+    `candidates` (bool per item) restricts the ranking to those items (the
+    cold block ranks the cold items only, the hot block all others).
+    """
     n_items = relevant.shape[1]
     kk = min(k, n_items)
     all_items = np.full((len(users), k), -1, dtype=np.int64)
     all_hits = np.zeros((len(users), k), dtype=bool)
+    blocked = None
+    if candidates is not None:
+        blocked = torch.from_numpy(~np.asarray(candidates, bool))
+        kk = min(kk, int(np.asarray(candidates, bool).sum()))
     with torch.inference_mode():
         for start in range(0, len(users), batch_size):
             block = users[start : start + batch_size]
@@ -55,6 +64,8 @@ def rank(
             if exclude is not None:
                 r, c = _block_rows(exclude, block, scores.device)
                 scores[r, c] = float("-inf")
+            if blocked is not None:
+                scores[:, blocked.to(scores.device)] = float("-inf")
             values, idx = torch.topk(scores, kk, dim=1)
             valid = torch.isfinite(values)
             rel = torch.zeros((len(block), n_items), dtype=torch.bool, device=scores.device)

@@ -36,6 +36,7 @@ def read_per_user(paths) -> pd.DataFrame:
             df[k] = meta[k]
         df["items_without_embedding"] = meta.get("items_without_embedding", 0)
         df["n_items"] = meta.get("n_items", 0)
+        df["block"] = meta.get("block", meta.get("part", "test"))
         frames.append(df)
     if not frames:
         raise ValueError("no per-user result files to aggregate")
@@ -77,6 +78,31 @@ def build(
     overrides: dict[str, str | None] | None = None,
     confidence: float = 0.95,
     alpha: float = 0.05,
+) -> Tables:
+    """One row per run and evaluation block (test, or hot and cold); tests within a block,
+    Holm-corrected per block."""
+    if "block" not in long:
+        long = long.assign(block="test")
+    parts = [
+        _build_block(g.dropna(axis=1, how="all"), baseline, overrides, confidence, alpha)
+        for _, g in long.groupby("block", sort=False)
+    ]
+    blocks = list(long["block"].drop_duplicates())
+    summary = pd.concat(
+        [t.summary.assign(block=b) for b, t in zip(blocks, parts, strict=True)], ignore_index=True
+    )
+    tests = pd.concat(
+        [t.tests.assign(block=b) for b, t in zip(blocks, parts, strict=True)], ignore_index=True
+    )
+    return Tables(summary=summary, tests=tests)
+
+
+def _build_block(
+    long: pd.DataFrame,
+    baseline: str,
+    overrides: dict[str, str | None] | None,
+    confidence: float,
+    alpha: float,
 ) -> Tables:
     metrics = metric_names(long)
     users = _per_user_means(long, metrics)
@@ -136,7 +162,31 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+BLOCK_TITLES = {
+    "hot": "Hot test: tracks heard in train (every item but the cold ones ranked)",
+    "cold": "Cold test: tracks nobody heard in train (the cold items ranked)",
+}
+
+
 def markdown(tables: Tables, alpha: float, confidence: float, title: str = "Results") -> str:
+    """The summary and test tables, one section per evaluation block where there are several."""
+    blocks = (
+        list(tables.summary["block"].drop_duplicates()) if "block" in tables.summary else [None]
+    )
+    if len(blocks) == 1:
+        return _markdown(tables, alpha, confidence, title)
+    out = [f"# {title}", ""]
+    for b in blocks:
+        sub = Tables(
+            summary=tables.summary[tables.summary["block"] == b].dropna(axis=1, how="all"),
+            tests=tables.tests[tables.tests["block"] == b],
+        )
+        text = _markdown(sub, alpha, confidence, BLOCK_TITLES.get(b, b))
+        out.append(text.replace("# ", "## ", 1).replace("\n## Paired", "\n### Paired"))
+    return "\n".join(out)
+
+
+def _markdown(tables: Tables, alpha: float, confidence: float, title: str) -> str:
     s = tables.summary
     metrics = [c for c in s.columns if "@" in c and " " not in c]
     header = ["backbone", "recommender", "variant", "users", "seeds", *metrics]
@@ -207,13 +257,16 @@ def _fallback_note(s: pd.DataFrame) -> list[str]:
 
 
 def figure(tables: Tables, path: str, k: int | None = None) -> None:
-    """Bars with the t-interval, one panel per metric, at the largest K."""
+    """Bars with the t-interval, one panel per metric, at the largest K (the first block's)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    s = tables.summary.sort_values(["recommender", "backbone", "variant"])
+    s = tables.summary
+    if "block" in s:
+        s = s[s["block"] == s["block"].iloc[0]].dropna(axis=1, how="all")
+    s = s.sort_values(["recommender", "backbone", "variant"])
     metrics = [c for c in s.columns if "@" in c and " " not in c]
     ks = sorted({int(m.split("@")[1]) for m in metrics})
     k = k or ks[-1]

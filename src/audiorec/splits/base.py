@@ -18,14 +18,22 @@ TIES = ("item", "file")
 
 @dataclass
 class Split:
-    """Unique (user, track) pairs with first listen and play count, per part."""
+    """Unique (user, track) pairs with first listen and play count, per part.
+
+    ``cold``, where a split has one (``hot_cold``), holds test pairs of tracks
+    nobody heard in train; ``test`` then holds the hot ones.
+    """
 
     train: pd.DataFrame
     val: pd.DataFrame
     test: pd.DataFrame
+    cold: pd.DataFrame | None = None
 
     def parts(self) -> dict[str, pd.DataFrame]:
-        return {"train": self.train, "val": self.val, "test": self.test}
+        out = {"train": self.train, "val": self.val, "test": self.test}
+        if self.cold is not None:
+            out["cold"] = self.cold
+        return out
 
 
 def check_ties(ties: str) -> str:
@@ -71,14 +79,23 @@ def collapse_pairs(
 
 
 def split_stats(split: Split, user_col: str = USER, item_col: str = ITEM) -> pd.DataFrame:
-    rows = [
-        {
+    """Per part: pairs, users, items, plays, and tracks and plays per user (median, min, max),
+    the columns of the journal version's statistics table."""
+    rows = []
+    for name, df in split.parts().items():
+        per_user = df.groupby(user_col)
+        tracks = per_user[item_col].count()
+        plays = per_user[COUNT].sum() if COUNT in df else tracks
+        row = {
             "part": name,
             "users": int(df[user_col].nunique()),
             "items": int(df[item_col].nunique()),
             "pairs": len(df),
             "plays": int(df[COUNT].sum()) if COUNT in df else len(df),
         }
-        for name, df in split.parts().items()
-    ]
+        for label, series in (("tracks", tracks), ("plays", plays)):
+            for stat in ("median", "min", "max"):
+                value = getattr(series, stat)() if len(series) else 0
+                row[f"{label}_per_user_{stat}"] = round(float(value))
+        rows.append(row)
     return pd.DataFrame(rows)

@@ -68,149 +68,249 @@ def global_time_split(
     """(the split, counts): with `outputs` ({train, val, test}: paths) the parts go straight
     to Parquet and no split is returned; counts hold the events read, unknown tracks
     and each part's size."""
+    return _split(
+        "global_time",
+        log_path,
+        catalogue_path,
+        test_date,
+        start_date,
+        end_date,
+        val_fraction,
+        seed,
+        ties,
+        memory_mb,
+        threads,
+        unknown_tracks,
+        outputs,
+    )
+
+
+def hot_cold_split(
+    log_path: str,
+    catalogue_path: str | None,
+    test_date,
+    train_years: int = 1,
+    test_months: int = 1,
+    val_fraction: float = 0.3,
+    seed: int = 42,
+    ties: str = "item",
+    memory_mb: int = 2000,
+    threads: int = 1,
+    unknown_tracks: str = "drop",
+    outputs: dict | None = None,
+) -> tuple[Split | None, dict]:
+    """The journal's split (``HotColdSplitter``) on DuckDB: parts train, val, test (hot), cold."""
+    from audiorec.splits.hot_cold import window
+
+    start, test, end = window(test_date, train_years, test_months)
+    return _split(
+        "hot_cold",
+        log_path,
+        catalogue_path,
+        test,
+        start,
+        end,
+        val_fraction,
+        seed,
+        ties,
+        memory_mb,
+        threads,
+        unknown_tracks,
+        outputs,
+    )
+
+
+def _split(
+    method,
+    log_path,
+    catalogue_path,
+    test_date,
+    start_date,
+    end_date,
+    val_fraction,
+    seed,
+    ties,
+    memory_mb,
+    threads,
+    unknown_tracks,
+    outputs,
+) -> tuple[Split | None, dict]:
     check_ties(ties)
     frames: dict[str, pd.DataFrame] = {}
     with tempfile.TemporaryDirectory(prefix="audiorec-split-") as tmp:
         con = connect(memory_mb, threads, tmp)
-        where = [f"timestamp < {_literal(end_date)}"] if end_date else []
-        if start_date:
-            where.append(f"timestamp >= {_literal(start_date)}")
-        con.execute(
-            "CREATE TEMP VIEW ranged AS SELECT user_id AS u, track_id AS i, timestamp AS t, row AS r "
-            f"FROM read_parquet({_path(log_path)}) {'WHERE ' + ' AND '.join(where) if where else ''}"
-        )
-        counts = {"events": con.execute("SELECT count(*) FROM ranged").fetchone()[0]}
-        if catalogue_path:
-            con.execute(
-                "CREATE TEMP TABLE catalogue AS SELECT DISTINCT track_id AS i "
-                f"FROM read_parquet({_path(catalogue_path)})"
-            )
-            unknown = con.execute(
-                "SELECT count(*), count(DISTINCT i) FROM ranged ANTI JOIN catalogue USING (i)"
-            ).fetchone()
-            counts.update(unknown_events=unknown[0], unknown_tracks=unknown[1])
-            if unknown[0] and unknown_tracks == "error":
-                examples = [
-                    r[0]
-                    for r in con.execute(
-                        "SELECT DISTINCT i FROM ranged ANTI JOIN catalogue USING (i) LIMIT 5"
-                    ).fetchall()
-                ]
-                from audiorec.data.readers import DataError
-
-                raise DataError(
-                    f"{log_path}: {unknown[0]} events of {unknown[1]} tracks not in the catalogue "
-                    f"(e.g. {', '.join(examples)}); set dataset.unknown_tracks: drop to skip them"
-                )
-            con.execute(
-                "CREATE TEMP VIEW events AS SELECT * FROM ranged SEMI JOIN catalogue USING (i)"
-            )
-        else:
-            counts.update(unknown_events=0, unknown_tracks=0)
-            con.execute("CREATE TEMP VIEW events AS SELECT * FROM ranged")
-        for key, col in (("u", "user_id"), ("i", "track_id")):
-            con.execute(
-                f"CREATE TEMP TABLE first_{key} AS SELECT {col} AS {key}, min(row) AS first_{key} "
-                f"FROM read_parquet({_path(log_path)}) GROUP BY {col}"
-            )
+        counts = _events(con, log_path, catalogue_path, start_date, end_date, unknown_tracks)
         test = _literal(test_date)
-        # the file row of a pair's first event, for ties: file (the smallest row among its
-        # earliest events); item ties need no such column
-        first_row = ", min(struct_pack(t := t, r := r)).r AS first_row" if ties == "file" else ""
-        con.execute(
-            f"""
-            CREATE TEMP TABLE pairs AS
-            SELECT u, i, min(t) AS t,
-                   count(*) FILTER (WHERE t < {test}) AS c_before,
-                   count(*) AS c_all {first_row}
-            FROM events GROUP BY u, i
-            """
-        )
-        # a pair's place among all its user's pairs: train pairs come first (they were first
-        # heard before the test date), so it is also a train pair's place among train pairs
-        tie = "i" if ties == "item" else "first_row"
-        con.execute(
-            f"""
-            CREATE TEMP TABLE ranked AS
-            SELECT u, i, t, c_before, c_all, t < {test} AS is_train,
-                   row_number() OVER (PARTITION BY u ORDER BY t, {tie}) - 1 AS rank
-            FROM pairs
-            """
-        )
+        _pairs(con, log_path, test, ties)
         if not con.execute("SELECT count(*) FROM ranked WHERE is_train").fetchone()[0]:
             raise ValueError(
                 f"no events between the start date and the test date {pd.Timestamp(test_date).date()}"
             )
-        con.execute(
-            f"""
-            CREATE TEMP TABLE train AS
-            SELECT u AS {USER}, i AS {ITEM}, t::TIMESTAMP_NS AS {TIME}, c_before AS "{COUNT}",
-                   rank AS "{ORDER}", first_u, first_i
-            FROM ranked JOIN first_u USING (u) JOIN first_i USING (i)
-            WHERE is_train
-            """
+        _held_out(con, hot_only=method == "global_time")
+        # users the validation part may take: every held-out user, or (hot_cold) the hot
+        # users without a cold pair
+        pool = (
+            f"SELECT DISTINCT {USER} FROM heard"
+            if method == "global_time"
+            else f"SELECT DISTINCT {USER} FROM heard WHERE hot AND {USER} NOT IN "
+            f"(SELECT {USER} FROM heard WHERE NOT hot)"
         )
-        con.execute(
-            f"""
-            CREATE TEMP TABLE heard AS
-            SELECT u AS {USER}, i AS {ITEM}, t::TIMESTAMP_NS AS {TIME}, c_all AS "{COUNT}",
-                   rank AS "{ORDER}", first_u, first_i
-            FROM ranked JOIN first_u USING (u) JOIN first_i USING (i)
-            WHERE NOT is_train
-              AND u IN (SELECT DISTINCT u FROM ranked WHERE is_train)
-              AND i IN (SELECT DISTINCT i FROM ranked WHERE is_train)
-            """
-        )
-        users = np.sort(
-            np.asarray(
-                [r[0] for r in con.execute(f"SELECT DISTINCT {USER} FROM heard").fetchall()],
-                dtype=object,
-            )
-        )
+        users = np.sort(np.asarray([r[0] for r in con.execute(pool).fetchall()], dtype=object))
         if len(users) < 2:
-            raise ValueError(
-                f"{len(users)} test-period user(s): too few to divide into validation and test"
-            )
-        val_users, test_users = train_test_split(
-            users, test_size=1 - val_fraction, random_state=seed
-        )
+            raise ValueError(f"{len(users)} user(s) to divide into validation and test: too few")
+        val_users, _ = train_test_split(users, test_size=1 - val_fraction, random_state=seed)
         chosen = pd.DataFrame({"u": val_users})  # noqa: F841 - DuckDB reads it by name
         con.execute(f"CREATE TEMP TABLE val_users AS SELECT u AS {USER} FROM chosen")
         parts = {
             "train": "SELECT * FROM train",
-            "val": f"SELECT * FROM heard SEMI JOIN val_users USING ({USER})",
-            "test": f"SELECT * FROM heard ANTI JOIN val_users USING ({USER})",
+            "val": f"SELECT * FROM heard WHERE hot AND {USER} IN (SELECT {USER} FROM val_users)",
+            "test": f"SELECT * FROM heard WHERE hot AND {USER} NOT IN (SELECT {USER} FROM val_users)",
         }
+        if method == "hot_cold":
+            parts["cold"] = "SELECT * FROM heard WHERE NOT hot"
         columns = f'{USER}, {ITEM}, {TIME}, "{COUNT}", "{ORDER}"'
         sizes = {}
         for name, query in parts.items():
             ordered = f"SELECT {columns} FROM ({query}) ORDER BY first_u, first_i"
-            sizes[name] = (
-                con.execute(
-                    f"""SELECT count(*) AS pairs, count(DISTINCT {USER}) AS users,
-                           count(DISTINCT {ITEM}) AS items, coalesce(sum("{COUNT}"), 0) AS plays
-                    FROM ({query})"""
-                )
-                .df()
-                .iloc[0]
-                .astype(int)
-                .to_dict()
-            )
+            sizes[name] = _sizes(con, query)
             if outputs is not None:
                 con.execute(f"COPY ({ordered}) TO {_path(outputs[name])} (FORMAT parquet)")
             else:
                 frames[name] = _typed(con.execute(ordered).df())
         con.close()
     log.info(
-        "global time split at %s: %d train pairs, %d validation users, %d test users",
+        "%s split at %s: %s pairs, %d validation users",
+        method,
         pd.Timestamp(test_date).date(),
-        sizes["train"]["pairs"],
+        ", ".join(f"{k} {v['pairs']}" for k, v in sizes.items()),
         len(val_users),
-        len(test_users),
     )
     counts["sizes"] = sizes
-    split = Split(frames["train"], frames["val"], frames["test"]) if outputs is None else None
+    split = None
+    if outputs is None:
+        split = Split(frames["train"], frames["val"], frames["test"], frames.get("cold"))
     return split, counts
+
+
+def _sizes(con, query: str) -> dict:
+    """A part's pairs, users, items, plays, and tracks and plays per user (median, min, max)."""
+    row = con.execute(
+        f"""
+        WITH part AS ({query}),
+             per_user AS (SELECT {USER}, count(*) AS n, sum("{COUNT}") AS p FROM part GROUP BY 1)
+        SELECT (SELECT count(*) FROM part), (SELECT count(*) FROM per_user),
+               (SELECT count(DISTINCT {ITEM}) FROM part),
+               (SELECT coalesce(sum("{COUNT}"), 0) FROM part),
+               median(n), min(n), max(n), median(p), min(p), max(p)
+        FROM per_user
+        """
+    ).fetchone()
+    keys = ["pairs", "users", "items", "plays"] + [
+        f"{what}_per_user_{stat}"
+        for what in ("tracks", "plays")
+        for stat in ("median", "min", "max")
+    ]
+    return {k: round(float(v)) if v is not None else 0 for k, v in zip(keys, row, strict=True)}
+
+
+def _events(con, log_path, catalogue_path, start_date, end_date, unknown_tracks) -> dict:
+    """The view `events`: in-range events of catalogue tracks; counts of what was read."""
+    where = [f"timestamp < {_literal(end_date)}"] if end_date else []
+    if start_date:
+        where.append(f"timestamp >= {_literal(start_date)}")
+    con.execute(
+        "CREATE TEMP VIEW ranged AS SELECT user_id AS u, track_id AS i, timestamp AS t, row AS r "
+        f"FROM read_parquet({_path(log_path)}) {'WHERE ' + ' AND '.join(where) if where else ''}"
+    )
+    counts = {"events": con.execute("SELECT count(*) FROM ranged").fetchone()[0]}
+    if not catalogue_path:
+        counts.update(unknown_events=0, unknown_tracks=0)
+        con.execute("CREATE TEMP VIEW events AS SELECT * FROM ranged")
+        return counts
+    con.execute(
+        "CREATE TEMP TABLE catalogue AS SELECT DISTINCT track_id AS i "
+        f"FROM read_parquet({_path(catalogue_path)})"
+    )
+    unknown = con.execute(
+        "SELECT count(*), count(DISTINCT i) FROM ranged ANTI JOIN catalogue USING (i)"
+    ).fetchone()
+    counts.update(unknown_events=unknown[0], unknown_tracks=unknown[1])
+    if unknown[0] and unknown_tracks == "error":
+        examples = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT i FROM ranged ANTI JOIN catalogue USING (i) LIMIT 5"
+            ).fetchall()
+        ]
+        from audiorec.data.readers import DataError
+
+        raise DataError(
+            f"{log_path}: {unknown[0]} events of {unknown[1]} tracks not in the catalogue "
+            f"(e.g. {', '.join(examples)}); set dataset.unknown_tracks: drop to skip them"
+        )
+    con.execute("CREATE TEMP VIEW events AS SELECT * FROM ranged SEMI JOIN catalogue USING (i)")
+    return counts
+
+
+def _pairs(con, log_path, test: str, ties: str) -> None:
+    """Tables `first_u`, `first_i` (first file rows, for row order) and `ranked`: every pair
+    with first listen, plays before the test date and in all, and its place in its user's
+    sequence."""
+    for key, col in (("u", "user_id"), ("i", "track_id")):
+        con.execute(
+            f"CREATE TEMP TABLE first_{key} AS SELECT {col} AS {key}, min(row) AS first_{key} "
+            f"FROM read_parquet({_path(log_path)}) GROUP BY {col}"
+        )
+    # the file row of a pair's first event, for ties: file (the smallest row among its
+    # earliest events); item ties need no such column
+    first_row = ", min(struct_pack(t := t, r := r)).r AS first_row" if ties == "file" else ""
+    con.execute(
+        f"""
+        CREATE TEMP TABLE pairs AS
+        SELECT u, i, min(t) AS t,
+               count(*) FILTER (WHERE t < {test}) AS c_before,
+               count(*) AS c_all {first_row}
+        FROM events GROUP BY u, i
+        """
+    )
+    # a pair's place among all its user's pairs: train pairs come first (they were first
+    # heard before the test date), so it is also a train pair's place among train pairs
+    tie = "i" if ties == "item" else "first_row"
+    con.execute(
+        f"""
+        CREATE TEMP TABLE ranked AS
+        SELECT u, i, t, c_before, c_all, t < {test} AS is_train,
+               row_number() OVER (PARTITION BY u ORDER BY t, {tie}) - 1 AS rank
+        FROM pairs
+        """
+    )
+
+
+def _held_out(con, hot_only: bool) -> None:
+    """Tables `train` and `heard` (test-period pairs of train users, `hot` when their track
+    occurs in train; only hot ones when `hot_only`)."""
+    con.execute(
+        f"""
+        CREATE TEMP TABLE train AS
+        SELECT u AS {USER}, i AS {ITEM}, t::TIMESTAMP_NS AS {TIME}, c_before AS "{COUNT}",
+               rank AS "{ORDER}", first_u, first_i
+        FROM ranked JOIN first_u USING (u) JOIN first_i USING (i)
+        WHERE is_train
+        """
+    )
+    con.execute(
+        f"""
+        CREATE TEMP TABLE heard AS
+        SELECT u AS {USER}, i AS {ITEM}, t::TIMESTAMP_NS AS {TIME}, c_all AS "{COUNT}",
+               rank AS "{ORDER}", first_u, first_i,
+               i IN (SELECT DISTINCT i FROM ranked WHERE is_train) AS hot
+        FROM ranked JOIN first_u USING (u) JOIN first_i USING (i)
+        WHERE NOT is_train
+          AND u IN (SELECT DISTINCT u FROM ranked WHERE is_train)
+        """
+    )
+    if hot_only:
+        con.execute("DELETE FROM heard WHERE NOT hot")
 
 
 def _typed(df: pd.DataFrame) -> pd.DataFrame:

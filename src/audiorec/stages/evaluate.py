@@ -1,4 +1,10 @@
-"""Job: score a saved model by full ranking; per-user metrics, top-K lists, a record."""
+"""Job: score a saved model by full ranking; per-user metrics, top-K lists, a record.
+
+With a hot/cold split the model is scored twice: on the (hot) test pairs,
+ranking every item but the cold ones, and on the cold pairs, ranking the
+cold items only (at ``evaluation.cold_ks``); the user's known items are
+removed from both rankings.
+"""
 
 from __future__ import annotations
 
@@ -26,45 +32,53 @@ def run(
     device = devices.resolve(spec["device"])
     data = index_split(load_split(split_paths))
     model = cls.load(model_path, device)
-    part = evaluation["part"]
-    started = time.perf_counter()
-    per_user, ranking = evaluate(
-        model, data, part, evaluation["ks"], evaluation["user_batch"], device
-    )
-    seconds = time.perf_counter() - started
-
     with open(train_info) as fh:
         trained = json.load(fh)
-    meta = {
-        **run,
-        "type": spec["type"],
-        "part": part,
-        "n_items": trained["n_items"],
-        "items_without_embedding": trained.get("items_without_embedding", 0),
-    }
-    write_per_user(per_user, outputs["per_user"], meta)
-    write_recommendations(
-        outputs["recommendations"], per_user["user_id"], ranking.items, data.items, meta
-    )
-    summary = {
-        **trained,
-        "part": part,
-        "evaluation_device": device,
-        "n_users": len(per_user),
-        "unrankable_relevant_pairs": data.unrankable(part),
-        "evaluate_seconds": round(seconds, 3),
-        "means": {c: float(per_user[c].mean()) for c in per_user.columns if "@" in c},
-    }
+    blocks = [(evaluation["part"], evaluation["ks"], "")]
+    if "cold" in data.frames:
+        blocks.append(("cold", evaluation.get("cold_ks", [20]), "_cold"))
+    summary = {**trained, "evaluation_device": device, "blocks": {}}
+    for part, ks, suffix in blocks:
+        started = time.perf_counter()
+        per_user, ranking = evaluate(model, data, part, ks, evaluation["user_batch"], device)
+        seconds = time.perf_counter() - started
+        meta = {
+            **run,
+            "type": spec["type"],
+            "part": part,
+            "block": "cold" if part == "cold" else "hot" if len(data.cold_items) else part,
+            "n_items": trained["n_items"],
+            "items_without_embedding": trained.get("items_without_embedding", 0),
+        }
+        write_per_user(per_user, outputs[f"per_user{suffix}"], meta)
+        write_recommendations(
+            outputs[f"recommendations{suffix}"],
+            per_user["user_id"],
+            ranking.items,
+            data.items,
+            meta,
+        )
+        means = {c: float(per_user[c].mean()) for c in per_user.columns if "@" in c}
+        summary["blocks"][meta["block"]] = {
+            "part": part,
+            "n_users": len(per_user),
+            "unrankable_relevant_pairs": data.unrankable(part),
+            "evaluate_seconds": round(seconds, 3),
+            "means": means,
+        }
+        log.info(
+            "%s/%s/%s seed %d, %s: %s (%.1f s, %d users)",
+            run["backbone"],
+            run["recommender"],
+            run["variant"],
+            run["seed"],
+            meta["block"],
+            ", ".join(f"{k} {v:.4f}" for k, v in means.items()),
+            seconds,
+            len(per_user),
+        )
+    first = next(iter(summary["blocks"].values()))
+    summary.update(part=first["part"], n_users=first["n_users"], means=first["means"])
     with open(outputs["info"], "w") as fh:
         json.dump(summary, fh, indent=2, default=str)
-    log.info(
-        "%s/%s/%s seed %d: %s (evaluation %.1f s, %d users)",
-        run["backbone"],
-        run["recommender"],
-        run["variant"],
-        run["seed"],
-        ", ".join(f"{k} {v:.4f}" for k, v in summary["means"].items()),
-        seconds,
-        len(per_user),
-    )
     return summary

@@ -17,25 +17,37 @@ def run(
     dataset: dict, split: dict, log_path: str, catalogue_path: str, outputs: dict, threads: int = 1
 ) -> None:
     """Split the converted log (``convert_log``'s Parquet); write the parts and their sizes."""
-    if split["method"] == "global_time":
-        result, counts = streaming.global_time_split(
-            log_path,
-            catalogue_path,
-            test_date=split["test_date"],
-            start_date=split["start_date"],
-            end_date=split["end_date"],
-            val_fraction=split["val_fraction"],
-            seed=split["seed"],
-            ties=split["ties"],
-            memory_mb=split["memory_mb"],
-            threads=threads,
-            unknown_tracks=dataset["unknown_tracks"],
-            outputs=outputs,
-        )
+    common = {
+        "val_fraction": split["val_fraction"],
+        "seed": split["seed"],
+        "ties": split["ties"],
+        "memory_mb": split["memory_mb"],
+        "threads": threads,
+        "unknown_tracks": dataset["unknown_tracks"],
+        "outputs": outputs,
+    }
+    if split["method"] in ("global_time", "hot_cold"):
+        if split["method"] == "global_time":
+            result, counts = streaming.global_time_split(
+                log_path,
+                catalogue_path,
+                test_date=split["test_date"],
+                start_date=split["start_date"],
+                end_date=split["end_date"],
+                **common,
+            )
+        else:
+            result, counts = streaming.hot_cold_split(
+                log_path,
+                catalogue_path,
+                test_date=split["test_date"],
+                train_years=split["train_years"],
+                test_months=split["test_months"],
+                **common,
+            )
         in_range = {"users": -1, "items": -1, "plays": counts["events"]}
         unknown = {"events": counts["unknown_events"], "tracks": counts["unknown_tracks"]}
         stats = pd.DataFrame([{"part": k, **v} for k, v in counts["sizes"].items()])
-        stats = stats[["part", "users", "items", "pairs", "plays"]]
     else:
         events = read_log(log_path)
         catalogue = pd.read_parquet(catalogue_path, columns=["track_id"])["track_id"]
