@@ -69,3 +69,29 @@ def test_content_scores_cold_tracks_a_random_table_does_not(world):
     frame, _ = evaluate(shallow, data, "cold", [5], 8, "cpu")
     # untrained cold rows: chance level (Recall@5 about 0.5)
     assert frame["Recall@5"].mean() < 0.8
+
+
+@pytest.mark.parametrize(
+    ("name", "content"), [("hybrid", True), ("bimodal", True), ("elsa", False)]
+)
+def test_the_journals_models_on_cold_tracks(world, name, content):
+    """The hybrid and bimodal models reach cold tracks through their content; ELSA cannot."""
+    data, vectors = world
+    cls = recommenders.get(name)
+    params = {
+        "max_epochs": 30,
+        "patience": 30,
+        "hidden": 16,
+        "factors": 16,
+        "elsa_factors": 16,
+        "elsa_epochs": 20,
+        "batch_size": 32,
+    }
+    model = cls(
+        {k: v for k, v in params.items() if k in cls.PARAMS},
+        seed=0,
+        variant="frozen" if cls.uses_content else "none",
+    )
+    model.fit(data, vectors if cls.uses_content else None)
+    recall = evaluate(model, data, "cold", [5], 8, "cpu")[0]["Recall@5"].mean()
+    assert (recall > 0.8) if content else (recall < 0.8), recall

@@ -31,7 +31,7 @@ TINY_WAV2VEC2 = {
     "num_conv_pos_embeddings": 16,
     "num_conv_pos_embedding_groups": 4,
 }
-STANDINS = {"encodecmae", "jukebox"}
+STANDINS = {"encodecmae", "jukebox", "muq", "muq_mulan", "mule"}
 
 
 def music2vec_folder(folder: Path) -> Path:
@@ -216,6 +216,85 @@ def onion_feature_file(path: Path, ids, dim: int = 5, seed: int = 0) -> Path:
     return path
 
 
+class _FakeMuQ(torch.nn.Module):
+    """muq.MuQ's API: from_pretrained(folder), forward(wavs, output_hidden_states) -> an output
+    with last_hidden_state (B, frames at 25 Hz, width) and hidden_states."""
+
+    def __init__(self, width: int = 16, layers: int = 3):
+        super().__init__()
+        self.config = types.SimpleNamespace(encoder_dim=width, num_hidden_layers=layers)
+        self.proj = torch.nn.Linear(960, width)  # 24 kHz / 25 Hz = 960 samples a frame
+
+    @classmethod
+    def from_pretrained(cls, folder):
+        assert (Path(folder) / "config.json").exists(), folder
+        torch.manual_seed(0)
+        return cls()
+
+    def forward(self, x, attention_mask=None, output_hidden_states=True):
+        frames = x[:, : x.shape[1] // 960 * 960].reshape(len(x), -1, 960)
+        h = torch.tanh(self.proj(frames))
+        hidden = tuple(h * (i + 1) for i in range(4)) if output_hidden_states else None
+        return types.SimpleNamespace(last_hidden_state=h, hidden_states=hidden)
+
+
+class _FakeMuQMuLan(torch.nn.Module):
+    """muq.MuQMuLan's audio tower: mulan(wavs=...) -> (B, 512)."""
+
+    def __init__(self):
+        super().__init__()
+        self.config = types.SimpleNamespace(dim_latent=8)
+        self.proj = torch.nn.Linear(240, 8)
+
+    @classmethod
+    def from_pretrained(cls, folder):
+        assert (Path(folder) / "config.json").exists(), folder
+        torch.manual_seed(0)
+        return cls()
+
+    def forward(self, wavs=None, texts=None):
+        assert wavs is not None and texts is None
+        frames = wavs[:, : wavs.shape[1] // 240 * 240].reshape(len(wavs), -1, 240)
+        return torch.nn.functional.normalize(self.proj(frames).mean(1), dim=-1)
+
+
+def install_fake_muq(monkeypatch, folder: Path) -> Path:
+    module = types.ModuleType("muq")
+    module.MuQ, module.MuQMuLan = _FakeMuQ, _FakeMuQMuLan
+    monkeypatch.setitem(sys.modules, "muq", module)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"stand-in")
+    return folder
+
+
+def install_fake_mule(monkeypatch, folder: Path) -> Path:
+    """mule.analysis.Analysis(scooch.Config(path)).analyze(wav) -> an object with _data (1, 1728)."""
+    import soundfile as sf
+
+    class Analysis:
+        def __init__(self, cfg):
+            self.cfg = cfg
+
+        def analyze(self, path):
+            y, sr = sf.read(path, dtype="float32")
+            assert sr == 44100
+            spectrum = np.abs(np.fft.rfft(y[: 44100 * 3]))[:1728]
+            return types.SimpleNamespace(_data=(spectrum / (spectrum.max() + 1e-9))[None])
+
+    analysis = types.ModuleType("mule.analysis")
+    analysis.Analysis = Analysis
+    monkeypatch.setitem(sys.modules, "mule", types.ModuleType("mule"))
+    monkeypatch.setitem(sys.modules, "mule.analysis", analysis)
+    scooch = types.ModuleType("scooch")
+    scooch.Config = lambda path: {"config": path}
+    monkeypatch.setitem(sys.modules, "scooch", scooch)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "mule_embedding_average.yml"
+    config.write_text("# stand-in\n")
+    return config
+
+
 def musicnn_weights_or_skip() -> None:
     from audiorec.backbones import musicnn
 
@@ -245,6 +324,11 @@ def build(kind: str, folder: Path, monkeypatch=None) -> dict:
     if kind == "jukebox":
         install_fake_jukemirlib(monkeypatch, folder / "jukebox")
         return {"checkpoint_dir": str(folder / "jukebox")}
+    if kind in ("muq", "muq_mulan"):
+        folder = install_fake_muq(monkeypatch, folder / kind)
+        return {"checkpoint": str(folder), "clip_seconds": 6.0, "chunk_seconds": 6.0}
+    if kind == "mule":
+        return {"config": str(install_fake_mule(monkeypatch, folder / "mule"))}
     if kind == "precomputed":
         return {"path": str(onion_feature_file(folder / "id_feature.tsv.bz2", ["a", "b", "z"]))}
     raise KeyError(f"no tiny model for backbone type {kind!r}: add one to tests/tiny_backbones.py")

@@ -8,7 +8,11 @@ from audiorec.stages.common import setup_job
 setup_job(snakemake.log[0], snakemake.threads)
 w, p = snakemake.wildcards, snakemake.params
 evaluate.run(
-    split_paths={k: snakemake.input[k] for k in ("train", "val", "test", "cold") if k in snakemake.input.keys()},
+    split_paths={
+        k: snakemake.input[k]
+        for k in ("train", "val", "test", "cold")
+        if k in snakemake.input.keys()
+    },
     model_path=snakemake.input.model,
     train_info=snakemake.input.train_info,
     run={

@@ -300,7 +300,7 @@ def generate(
     released = None
     if new_releases > 0:  # its own stream: the other draws stay as they were without it
         rel_rng = np.random.default_rng([seed, 11])
-        span = (pd.Timestamp(start_date) + pd.DateOffset(months=months) - pd.Timestamp(start_date))
+        span = pd.Timestamp(start_date) + pd.DateOffset(months=months) - pd.Timestamp(start_date)
         after = pd.Timedelta(days=30.44 * (release_after_months or months - 1)).total_seconds()
         released = np.zeros(n_tracks)
         new = rel_rng.random(n_tracks) < new_releases
