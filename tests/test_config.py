@@ -23,6 +23,8 @@ def test_shipped_configs_are_valid(demo):
     assert cfg["evaluation"]["ks"] == [10, 50]
     assert cfg["backbones"]["mfcc"]["params"]["statistics"] == "mean_cov"  # default filled
     load_config(REPO / "presets" / "paper.yaml")
+    load_config(REPO / "presets" / "onion.yaml")
+    load_config(REPO / "presets" / "journal.yaml")
     from snakemake.utils import update_config
 
     merged = yaml.safe_load(
@@ -117,7 +119,7 @@ def test_unknown_ties_rule_names_its_key(demo):
 
 
 def test_dates_must_be_ordered(demo):
-    demo["split"]["start_date"] = "2020-01-01"
+    demo["split"].update(method="global_time", start_date="2020-01-01")
     with pytest.raises(ConfigError, match=r"split\.start_date: must be before split\.test_date"):
         _check(demo)
 

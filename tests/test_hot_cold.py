@@ -109,3 +109,39 @@ def test_the_published_slice_has_the_same_shape():
     for part in (val, cold):  # one month of test after the test date
         assert part.timestamp.min() >= pd.Timestamp("2019-02-01")
         assert part.timestamp.max() < pd.Timestamp("2019-03-01")
+
+
+def test_the_journal_preset_validates_and_plans(tmp_path):
+    import subprocess
+    import sys
+
+    import yaml
+
+    root = tmp_path / "onion"
+    (root / "audios").mkdir(parents=True)
+    for name in ("userid_trackid_timestamp.tsv.bz2", "id_mfcc_stats.tsv.bz2"):
+        (root / name).write_bytes(b"")
+    (root / "id_information.csv").write_text("id\n")
+    cfg = yaml.safe_load((REPO / "presets" / "journal.yaml").read_text())
+    cfg["dataset"]["root"] = str(root)
+    cfg["download"]["files"] = []
+    path = tmp_path / "journal.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-n",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(tmp_path / "run"),
+        "--configfile",
+        str(path),
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    for rule in ("fetch_weights", "import_embeddings", "extract", "train", "evaluate"):
+        assert f"rule {rule}:" in out.stdout
+    assert "per_user_cold.parquet" in out.stdout  # the cold block of every run
+    assert "runs/none/elsa/none/seed0" in out.stdout and "runs/muq/hybrid/frozen" in out.stdout
