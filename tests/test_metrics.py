@@ -19,6 +19,15 @@ def test_hand_computed_example():
     assert m["NDCG@2"][0] == pytest.approx(1 / idcg2)
 
 
+def test_mrr_and_precision_by_hand():
+    hits = np.array([[0, 0, 1, 1], [0, 0, 0, 0], [1, 0, 0, 0]], bool)
+    m = from_hits(hits, n_relevant=[2, 1, 1], ks=[2, 4])
+    assert m["MRR@4"].tolist() == pytest.approx([1 / 3, 0.0, 1.0])
+    assert m["MRR@2"].tolist() == pytest.approx([0.0, 0.0, 1.0])  # the first hit is past 2
+    assert m["Precision@4"].tolist() == pytest.approx([0.5, 0.0, 0.25])
+    assert m["Precision@2"].tolist() == pytest.approx([0.0, 0.0, 0.5])
+
+
 def test_recall_is_not_capped_at_k():
     hits = np.ones((1, 2), bool)
     m = from_hits(hits, n_relevant=[10], ks=[2])
@@ -50,9 +59,17 @@ def test_agrees_with_ranx_on_random_data(rng):
         n_rel.append(len(rel))
     ours = from_hits(np.array(hits), np.array(n_rel), ks=[10, 50])
     q, r = ranx.Qrels(qrels), ranx.Run(run)
-    metrics = ["hit_rate@10", "recall@10", "ndcg@10", "hit_rate@50", "recall@50", "ndcg@50"]
+    metrics = [
+        f"{m}@{k}" for k in (10, 50) for m in ("hit_rate", "recall", "ndcg", "mrr", "precision")
+    ]
     ranx.evaluate(q, r, metrics, return_mean=False)
-    names = {"hit_rate": "HitRate", "recall": "Recall", "ndcg": "NDCG"}
+    names = {
+        "hit_rate": "HitRate",
+        "recall": "Recall",
+        "ndcg": "NDCG",
+        "mrr": "MRR",
+        "precision": "Precision",
+    }
     for metric in metrics:
         base, k_ = metric.split("@")
         theirs = np.array([r.scores[metric][f"u{u}"] for u in range(n_users)])

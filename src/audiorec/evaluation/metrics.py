@@ -3,14 +3,17 @@
 Definitions follow the study (and agree with ranx and rs_metrics):
 HitRate@K is 1 when any relevant item is in the top K; Recall@K divides the
 hits by the number of relevant items, not by min(relevant, K); NDCG@K uses
-binary gains and an ideal DCG over min(relevant, K) positions.
+binary gains and an ideal DCG over min(relevant, K) positions. Beyond the
+study (both in the authors' metric library): MRR@K, the reciprocal rank of
+the first relevant item in the top K (0 without one), and Precision@K, the
+hits over K.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-METRICS = ("HitRate", "Recall", "NDCG")
+METRICS = ("HitRate", "Recall", "NDCG", "MRR", "Precision")
 
 
 def from_hits(hits: np.ndarray, n_relevant: np.ndarray, ks) -> dict[str, np.ndarray]:
@@ -31,6 +34,7 @@ def from_hits(hits: np.ndarray, n_relevant: np.ndarray, ks) -> dict[str, np.ndar
     cum_hits = np.cumsum(hits, axis=1)
     cum_dcg = np.cumsum(hits * discount, axis=1)
     ideal = np.cumsum(discount)
+    first = np.where(hits.any(axis=1), hits.argmax(axis=1), kmax)  # 0-based rank of the first hit
     out = {}
     for k in sorted(ks):
         n_hits = cum_hits[:, k - 1]
@@ -38,4 +42,6 @@ def from_hits(hits: np.ndarray, n_relevant: np.ndarray, ks) -> dict[str, np.ndar
         out[f"HitRate@{k}"] = (n_hits > 0).astype(np.float64)
         out[f"Recall@{k}"] = n_hits / n_relevant
         out[f"NDCG@{k}"] = cum_dcg[:, k - 1] / idcg
+        out[f"MRR@{k}"] = np.where(first < k, 1.0 / (first + 1.0), 0.0)
+        out[f"Precision@{k}"] = n_hits / k
     return out
