@@ -28,6 +28,9 @@ except ConfigError as err:
     raise WorkflowError(f"Invalid configuration: {err}") from None
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/download.smk"

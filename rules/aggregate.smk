@@ -1,17 +1,19 @@
-# Every per-user file -> result tables, paired significance tests, a figure.
+# Every per-user file -> result tables, paired significance tests, breakdowns and
+# figures; each output also goes into `snakemake --report` (see report/).
 
 
 rule aggregate:
-    """Means with t-intervals, paired Wilcoxon and t-tests against baselines, Holm-corrected."""
+    """Means with t-intervals, paired tests against baselines (Holm), publication tables,
+    breakdowns, sweep curves and figures."""
     input:
-        per_user_files(),
+        per_user=per_user_files(),
+        sweeps=sweep_per_user_files(),
+        train_records=train_records(),
     output:
-        markdown=f"{R}/tables/summary.md",
-        csv=f"{R}/tables/summary.csv",
-        tests=f"{R}/tables/tests.csv",
-        figure=f"{R}/figures/summary.png",
+        **aggregate_outputs(),
     params:
         significance=config["significance"],
+        report=config["report"],
         baselines={name: spec["baseline"] for name, spec in RECOMMENDERS.items()},
         title=f"audiorec results ({config['preset']})",
         code=code("aggregate"),
@@ -20,6 +22,8 @@ rule aggregate:
         **fixed_resources({"runtime": 60}, mem_mb=scaled_memory(2000, 10)),
     log:
         f"{R}/logs/aggregate.log",
+    benchmark:
+        f"{R}/benchmarks/aggregate.tsv"
     conda:
         "../envs/core.yaml"
     script:

@@ -15,7 +15,9 @@ from audiorec.planning import (
     backbone_sample_rate,
     backbone_shards,
     cache_shards_of,
+    parse_sweep,
     runs,
+    sweep_runs,
 )
 
 R = config["results_dir"]
@@ -24,6 +26,7 @@ N_CACHE_SHARDS = config["audio"]["n_shards"]
 BACKBONES = config["backbones"]
 RECOMMENDERS = config["recommenders"]
 RUNS = runs(config)
+SWEEP_RUNS = sweep_runs(config)
 DL = config["download"]
 DOWNLOADS = DL["files"]
 AUDIO_BACKBONES = audio_backbones(config)
@@ -42,6 +45,7 @@ wildcard_constraints:
     variant=r"[a-z]+",
     seed=r"\d+",
     shard=r"\d+",
+    sweep=r"(size|layer)\d+",
     rate=r"\d+",
 
 def data_file(key):
@@ -68,30 +72,53 @@ def run_dir(backbone, recommender, variant, seed):
 
 RUN_DIR = run_dir("{backbone}", "{recommender}", "{variant}", "{seed}")
 
+def sweep_dir(sweep, backbone, recommender, variant, seed):
+    return f"{R}/sweeps/{sweep}/runs/{backbone}/{recommender}/{variant}/seed{seed}"
+
+SWEEP_DIR = sweep_dir("{sweep}", "{backbone}", "{recommender}", "{variant}", "{seed}")
+
 def per_user_files():
     return [f"{run_dir(*r)}/per_user{suffix}.parquet" for r in RUNS for suffix in EVALUATED]
+
+def sweep_per_user_files():
+    return [
+        f"{sweep_dir(s, *r)}/per_user{suffix}.parquet" for s, r in SWEEP_RUNS for suffix in EVALUATED
+    ]
+
+def train_records():
+    """Every main run's training record (epochs and losses, for the training curves)."""
+    return [f"{run_dir(*r)}/train.json" for r in RUNS]
+
+def training_share(w):
+    """{share, seed} of a training-size sweep run, else None."""
+    kind, value = parse_sweep(w.sweep)
+    if kind != "size":
+        return None
+    return {"share": value / 100, "seed": config["sweeps"]["training_size"]["seed"]}
+
+def sweep_layer(w):
+    kind, value = parse_sweep(w.sweep)
+    return value if kind == "layer" else use_layer(w)
 
 
 def evaluation_settings():
     """What the evaluation jobs read of `evaluation` (cold_ks only where there is a cold block)."""
-    keys = ("ks", "part", "user_batch") + (("cold_ks",) if HOT_COLD else ())
+    keys = ("ks", "part", "user_batch", "popularity_segments") + (("cold_ks",) if HOT_COLD else ())
     return {k: config["evaluation"][k] for k in keys}
 
 
-def evaluation_outputs():
-    out = {"info": f"{RUN_DIR}/info.json"}
+def evaluation_outputs(folder=RUN_DIR):
+    out = {"info": f"{folder}/info.json"}
     for suffix in EVALUATED:
-        out[f"per_user{suffix}"] = f"{RUN_DIR}/per_user{suffix}.parquet"
-        out[f"recommendations{suffix}"] = f"{RUN_DIR}/recommendations{suffix}.parquet"
+        out[f"per_user{suffix}"] = f"{folder}/per_user{suffix}.parquet"
+        out[f"recommendations{suffix}"] = f"{folder}/recommendations{suffix}.parquet"
     return out
 
 def summary_outputs():
-    return [
-        f"{R}/tables/summary.md",
-        f"{R}/tables/summary.csv",
-        f"{R}/tables/tests.csv",
-        f"{R}/figures/summary.png",
-        f"{R}/split/stats.tsv",
+    """What `snakemake` builds by default: every aggregate output (rules/aggregate.smk),
+    the split's statistics and each backbone's failures table."""
+    return [str(p) for p in aggregate_outputs().values()] + [
+        f"{R}/split/stats.tsv"
     ] + [f"{R}/embeddings/{b}.failures.tsv" for b in BACKBONES]
 
 def catalogue_inputs(wildcards):
@@ -228,3 +255,61 @@ def manifest_path():
     """The dataset manifest, relative paths from the workflow's folder."""
     m = DL["manifest"]
     return m if not m or os.path.isabs(m) else os.path.join(workflow.basedir, m)
+
+
+# -- the aggregate job's outputs (rules/aggregate.smk) ---------------------------
+# Each goes into `snakemake --report` under a category; captions are in report/.
+
+T = f"{R}/tables"
+F = f"{R}/figures"
+SIZES = bool(config["sweeps"]["training_size"]["percents"])
+LAYERS = bool(config["sweeps"]["layers"]["backbones"])
+
+
+def table(path, caption, category="Tables", subcategory=None):
+    return report(path, caption=f"../report/{caption}.rst", category=category, subcategory=subcategory)
+
+
+def figure(path, caption, subcategory=None):
+    return report(path, caption=f"../report/{caption}.rst", category="Figures", subcategory=subcategory)
+
+
+def breakdown_outputs(key, caption, subcategory):
+    return {
+        key: f"{T}/{key}.csv",
+        f"{key}_markdown": f"{T}/{key}.md",
+        f"{key}_html": table(f"{T}/{key}.html", caption, "Breakdowns", subcategory),
+        f"{key}_figure": figure(f"{F}/{key}.png", caption, "Breakdowns"),
+    }
+
+
+def aggregate_outputs():
+    out = {
+        "markdown": f"{T}/summary.md",
+        "html": table(f"{T}/summary.html", "summary_page", subcategory="Results"),
+        "csv": table(f"{T}/summary.csv", "summary", subcategory="Results"),
+        "latex": table(f"{T}/summary.tex", "latex", subcategory="Publication"),
+        "tests": table(f"{T}/tests.csv", "tests", subcategory="Significance"),
+        "wide_markdown": f"{T}/wide.md",
+        "wide_html": table(f"{T}/wide.html", "wide", subcategory="Publication"),
+        "wide_latex": table(f"{T}/wide.tex", "latex", subcategory="Publication"),
+        "figure": figure(f"{F}/summary.png", "summary_figure", "Results"),
+        "significance_figure": figure(f"{F}/significance.png", "significance", "Significance"),
+        "training_history": f"{T}/training_history.csv",
+        "training_curves": report(
+            directory(f"{F}/training"),
+            patterns=["{run}.png"],
+            caption="../report/training_curves.rst",
+            category="Per-configuration details",
+            subcategory="Training curves",
+        ),
+        **breakdown_outputs("activity", "activity", "By user activity"),
+        **breakdown_outputs("popularity", "popularity", "By item popularity"),
+    }
+    if HOT_COLD:
+        out |= breakdown_outputs("hot_cold", "hot_cold", "Hot vs cold")
+    if SIZES:
+        out |= breakdown_outputs("training_size", "training_size", "By training size")
+    if LAYERS:
+        out |= breakdown_outputs("layers", "layers", "By layer")
+    return out

@@ -51,8 +51,8 @@ def test_cold_tracks_are_in_the_catalogue_and_each_block_ranks_its_own(world):
     assert data.n_items == 30 and len(data.cold_items) == 10
     assert candidates_for(data, "cold").sum() == 10 and candidates_for(data, "test").sum() == 20
     model = recommenders.get("popularity")({}).fit(data)
-    _, hot = evaluate(model, data, "test", [5], 8, "cpu")
-    _, cold = evaluate(model, data, "cold", [5], 8, "cpu")
+    _, hot, _ = evaluate(model, data, "test", [5], 8, "cpu")
+    _, cold, _ = evaluate(model, data, "cold", [5], 8, "cpu")
     cold_set = set(data.cold_items)
     assert not cold_set & set(hot.items.ravel())
     assert set(cold.items.ravel()) <= cold_set
@@ -61,12 +61,12 @@ def test_cold_tracks_are_in_the_catalogue_and_each_block_ranks_its_own(world):
 def test_content_scores_cold_tracks_a_random_table_does_not(world):
     data, vectors = world
     knn = recommenders.get("knn")({}).fit(data, vectors)
-    frame, _ = evaluate(knn, data, "cold", [5], 8, "cpu")
+    frame, _, _ = evaluate(knn, data, "cold", [5], 8, "cpu")
     assert frame["Recall@5"].mean() == 1.0  # the user's style's 5, among 10 new tracks
     shallow = recommenders.get("shallow")(
         {"max_epochs": 3, "patience": 3, "random_dim": 8}, seed=0, variant="random"
     ).fit(data, vectors)
-    frame, _ = evaluate(shallow, data, "cold", [5], 8, "cpu")
+    frame, _, _ = evaluate(shallow, data, "cold", [5], 8, "cpu")
     # untrained cold rows: chance level (Recall@5 about 0.5)
     assert frame["Recall@5"].mean() < 0.8
 

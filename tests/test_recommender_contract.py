@@ -41,7 +41,7 @@ def test_scores_every_item_and_never_ranks_known_ones(name, world):
     scores = model.score(np.arange(5), history)
     assert tuple(scores.shape) == (5, data.n_items) and scores.dtype == torch.float32
     assert not torch.isnan(scores).any()
-    frame, ranking = evaluate(model, data, "test", [3, 5], 4, "cpu")
+    frame, ranking, _ = evaluate(model, data, "test", [3, 5], 4, "cpu")
     assert {"HitRate@3", "Recall@5", "NDCG@5"} <= set(frame.columns)
     seen = history.matrix[ranking.users].toarray().astype(bool)
     assert not any(seen[u, i] for u, row in enumerate(ranking.items) for i in row if i >= 0)

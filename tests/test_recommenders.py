@@ -54,7 +54,7 @@ def test_every_recommender_scores_all_items(name):
     history = data.history("train")
     scores = model.score(np.array([0, 1]), history)
     assert tuple(scores.shape) == (2, data.n_items)
-    frame, ranking = evaluate(model, data, "test", [3], 8, "cpu")
+    frame, ranking, _ = evaluate(model, data, "test", [3], 8, "cpu")
     assert len(frame) == 2 and frame["n_relevant"].tolist() == [1, 1]
     seen = history.matrix[ranking.users].toarray().astype(bool)
     assert not any(seen[u, i] for u, row in enumerate(ranking.items) for i in row if i >= 0)
@@ -63,7 +63,7 @@ def test_every_recommender_scores_all_items(name):
 def test_knn_recommends_the_users_own_style():
     data, style = two_style_world()
     model = recommenders.get("knn")({}).fit(data, style)
-    frame, ranking = evaluate(model, data, "test", [1], 8, "cpu")
+    frame, ranking, _ = evaluate(model, data, "test", [1], 8, "cpu")
     top = data.items[ranking.items[:, 0]].tolist()
     assert top == ["a3", "b3"]
     assert frame["HitRate@1"].tolist() == [1.0, 1.0]
@@ -83,7 +83,7 @@ def test_knn_never_recommends_items_without_embedding():
     data, style = two_style_world()
     available = np.array([i != "a3" for i in data.items])
     model = recommenders.get("knn")({}).fit(data, style, available)
-    _, ranking = evaluate(model, data, "test", [4], 8, "cpu")
+    _, ranking, _ = evaluate(model, data, "test", [4], 8, "cpu")
     assert data.items.get_loc("a3") not in ranking.items
 
 

@@ -93,7 +93,7 @@ def _model(name, variant="frozen", **params):
 def test_a_one_style_user_gets_that_styles_items(world, name, params):
     data, vectors, item_style = world
     model = _model(name, **params).fit(data, vectors)
-    _, ranking = evaluate(model, data, "test", [4], 64, "cpu")
+    _, ranking, _ = evaluate(model, data, "test", [4], 64, "cpu")
     user_style = np.array([int(u[1:]) % 2 for u in data.users[ranking.users]])
     # 12 items per style, 6 heard in train and 2 in validation: 4 of the user's style remain
     same = item_style[ranking.items] == user_style[:, None]

@@ -25,7 +25,16 @@ from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
 TINY = REPO / "tests" / "configs" / "tiny.yaml"
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "workflow", "src", "profiles", "envs")
+WORKFLOW_FILES = (
+    "Snakefile",
+    "config.yaml",
+    "rules",
+    "workflow",
+    "src",
+    "profiles",
+    "envs",
+    "report",
+)
 
 
 def copy_workflow(dest: Path) -> Path:

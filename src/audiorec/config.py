@@ -151,6 +151,47 @@ def _check_run_refs(cfg: dict) -> None:
             )
 
 
+def _check_sweeps(cfg: dict) -> None:
+    """Swept recommenders and backbones exist; a layer sweep needs every layer stored."""
+    sweeps = cfg["sweeps"]
+    for kind in ("training_size", "layers"):
+        for rec in sweeps[kind]["recommenders"] or []:
+            if rec not in cfg["recommenders"]:
+                raise ConfigError(
+                    f"config key sweeps.{kind}.recommenders: {rec!r} is not a configured "
+                    f"recommender ({', '.join(cfg['recommenders'])})"
+                )
+    for name in sweeps["layers"]["backbones"]:
+        key = f"sweeps.layers.backbones.{name}"
+        if name not in cfg["backbones"]:
+            raise ConfigError(f"config key {key}: no backbone {name!r} is configured")
+        if cfg["backbones"][name]["params"].get("layer") != "all":
+            raise ConfigError(
+                f"config key {key}: backbone {name} keeps one layer; set "
+                f"backbones.{name}.params.layer: all to compare layers"
+            )
+
+
+def _check_reported(cfg: dict) -> None:
+    """Published figures name configured runs and a metric the runs are scored at."""
+    reported = cfg["report"]["reported"]
+    if not reported:
+        return
+    names = {r.name for r in runs(cfg)}
+    unknown = sorted(set(reported["values"]) - names)
+    if unknown:
+        raise ConfigError(
+            f"config key report.reported.values: {', '.join(unknown)} "
+            f"{'is not a configured run' if len(unknown) == 1 else 'are not configured runs'}"
+        )
+    _metric, _, k = reported["metric"].partition("@")
+    if int(k) not in cfg["evaluation"]["ks"]:
+        raise ConfigError(
+            f"config key report.reported.metric: {reported['metric']} is not computed "
+            f"(evaluation.ks: {cfg['evaluation']['ks']})"
+        )
+
+
 def canonical(obj: Any) -> Any:
     """Mappings with sorted keys, recursively.
 
@@ -171,6 +212,8 @@ def validate_config(cfg: dict, schema: Mapping | None = None) -> dict:
     _check_backbones(cfg)
     _check_recommenders(cfg)
     _check_run_refs(cfg)
+    _check_sweeps(cfg)
+    _check_reported(cfg)
     ordered = canonical(cfg)
     cfg.clear()
     cfg.update(ordered)

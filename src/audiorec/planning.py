@@ -89,3 +89,33 @@ def baseline_of(template: str, run_name: str, names) -> str:
         if free in names:
             return free
     return name
+
+
+def sweep_runs(cfg: dict) -> list[tuple[str, Run]]:
+    """Extra runs of the ``sweeps`` section, as (sweep, run): ``size<percent>`` trains on
+    that percentage of each user's train pairs, ``layer<n>`` on hidden state n of a
+    backbone that keeps every layer. The main runs are the 100 % and chosen-layer points."""
+    out: dict[tuple[str, Run], None] = {}
+    main = runs(cfg)
+    sizes = cfg["sweeps"]["training_size"]
+    for percent in sizes["percents"]:
+        if percent == 100:
+            continue
+        for r in main:
+            if sizes["recommenders"] is None or r.recommender in sizes["recommenders"]:
+                out[(f"size{percent}", r)] = None
+    layers = cfg["sweeps"]["layers"]
+    for backbone, chosen in layers["backbones"].items():
+        for layer in chosen:
+            for r in main:
+                if r.backbone == backbone and (
+                    layers["recommenders"] is None or r.recommender in layers["recommenders"]
+                ):
+                    out[(f"layer{layer}", r)] = None
+    return list(out)
+
+
+def parse_sweep(sweep: str) -> tuple[str, int]:
+    """("size", 25) for "size25", ("layer", 3) for "layer3"."""
+    kind = sweep.rstrip("0123456789")
+    return kind, int(sweep[len(kind) :])

@@ -22,12 +22,15 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from audiorec.progress import Progress as Counter
+from audiorec.progress import duration
 
 if TYPE_CHECKING:
     import torch
@@ -225,14 +228,19 @@ def _train(
             "seconds": round(time.perf_counter() - started, 3),
         }
         progress.history.append(record)
+        per_epoch = np.mean([r["seconds"] for r in progress.history])
+        left = params["max_epochs"] - progress.epoch
         log.info(
-            "epoch %d: train loss %.5f, validation loss %.5f, lr %.2g, %.1f s%s",
-            epoch,
+            "epoch %d/%d: train loss %.5f, validation loss %.5f, lr %.2g, %.1f s%s; "
+            "at most %s to go",
+            epoch + 1,
+            params["max_epochs"],
             loss,
             vloss,
             record["lr"],
             record["seconds"],
             " (best)" if progress.bad_epochs == 0 else "",
+            duration(per_epoch * left),
         )
         if path:
             _save(
@@ -257,6 +265,15 @@ def _train(
         module.load_state_dict(progress.best_state)
     module.eval()
     return progress
+
+
+def tracked(batches: Sequence, epoch: int) -> Iterator:
+    """The batches of one epoch, logging done/total, throughput and ETA every interval
+    (``audiorec.progress``), so that a long epoch shows it is moving."""
+    count = Counter(len(batches), f"epoch {epoch}", "batches")
+    for batch in batches:
+        yield batch
+        count.advance()
 
 
 def summary(progress: Progress) -> dict:

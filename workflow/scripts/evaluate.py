@@ -7,6 +7,7 @@ from audiorec.stages.common import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads)
 w, p = snakemake.wildcards, snakemake.params
+sweep = {"sweep": w.sweep} if "sweep" in w.keys() else {}
 evaluate.run(
     split_paths={
         k: snakemake.input[k]
@@ -20,8 +21,10 @@ evaluate.run(
         "recommender": w.recommender,
         "variant": w.variant,
         "seed": int(w.seed),
+        **sweep,
     },
     spec=to_plain(p.spec),
     evaluation=to_plain(p.evaluation),
     outputs=dict(snakemake.output.items()),
+    training_share=to_plain(p.get("training_share")),
 )

@@ -7,6 +7,7 @@ from audiorec.stages.common import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads)
 w, p = snakemake.wildcards, snakemake.params
+sweep = {"sweep": w.sweep} if "sweep" in w.keys() else {}
 train.run(
     split_paths={
         k: snakemake.input[k]
@@ -19,8 +20,10 @@ train.run(
         "recommender": w.recommender,
         "variant": w.variant,
         "seed": int(w.seed),
+        **sweep,
     },
     spec=to_plain(p.spec),
     outputs=dict(snakemake.output.items()),
+    training_share=to_plain(p.get("training_share")),
     use_layer=p.use_layer,
 )

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from audiorec.backbones.base import Backbone, UnusableAudio
+from audiorec.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,9 @@ class Extracted:
 
 
 class _Collector:
-    def __init__(self, backbone: Backbone):
+    def __init__(self, backbone: Backbone, total: int = 0):
         self.backbone = backbone
+        self.progress = Progress(total, f"embed with {type(backbone).__name__}", "tracks")
         self.ids: list[str] = []
         self.vectors: list[np.ndarray] = []
         self.layers: list[np.ndarray] = []
@@ -48,6 +50,7 @@ class _Collector:
         reason = err if isinstance(err, str) else _reason(err)
         self.failures.append({"track_id": track_id, "stage": stage, "reason": reason})
         log.warning("%s: %s failed: %s", track_id, stage, reason)
+        self.progress.advance()
 
     def add(self, track_id: str, waveform: np.ndarray) -> None:
         try:
@@ -72,6 +75,7 @@ class _Collector:
         self.vectors.append(vector)
         if layers is not None:
             self.layers.append(layers)
+        self.progress.advance()
 
     def flush(self) -> None:
         pending, self._pending = self._pending, []
@@ -112,9 +116,11 @@ class _Collector:
         return Extracted(self.ids, vectors, layers, self.failures)
 
 
-def extract(backbone: Backbone, tracks: Iterable[tuple[str, np.ndarray]]) -> Extracted:
-    """Embed (track_id, waveform) pairs in this process."""
-    c = _Collector(backbone)
+def extract(
+    backbone: Backbone, tracks: Iterable[tuple[str, np.ndarray]], total: int = 0
+) -> Extracted:
+    """Embed (track_id, waveform) pairs in this process (``total``: how many, for progress)."""
+    c = _Collector(backbone, total)
     started = time.perf_counter()
     for tid, y in tracks:
         c.add(tid, y)
@@ -161,11 +167,14 @@ def _as_is(item):
 
 def extract_shard(backbone: Backbone, paths: str | list[str], workers: int = 0) -> Extracted:
     """Embed every track of one or more cache shards, preparing inputs in `workers` processes."""
+    import pyarrow.parquet as pq
+
     from audiorec.audio.cache import iter_shard
 
     paths = [paths] if isinstance(paths, str) else list(paths)
+    total = sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
     if workers <= 0:
-        return extract(backbone, itertools.chain.from_iterable(map(iter_shard, paths)))
+        return extract(backbone, itertools.chain.from_iterable(map(iter_shard, paths)), total)
     import torch
 
     loader = torch.utils.data.DataLoader(
@@ -177,7 +186,7 @@ def extract_shard(backbone: Backbone, paths: str | list[str], workers: int = 0) 
         prefetch_factor=4,
         persistent_workers=False,
     )
-    c = _Collector(backbone)
+    c = _Collector(backbone, total)
     started = time.perf_counter()
     for tid, prepared, reason in loader:
         if reason is not None:
@@ -190,4 +199,5 @@ def extract_shard(backbone: Backbone, paths: str | list[str], workers: int = 0) 
 
 
 def _log_done(c: _Collector, elapsed: float) -> None:
+    c.progress.finish()
     log.info("embedded %d tracks (%d failed) in %.1f s", len(c.ids), len(c.failures), elapsed)

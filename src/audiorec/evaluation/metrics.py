@@ -45,3 +45,14 @@ def from_hits(hits: np.ndarray, n_relevant: np.ndarray, ks) -> dict[str, np.ndar
         out[f"MRR@{k}"] = np.where(first < k, 1.0 / (first + 1.0), 0.0)
         out[f"Precision@{k}"] = n_hits / k
     return out
+
+
+def family(column: str) -> str | None:
+    """The measure of a per-user column "<measure>@K" (None for other columns and for
+    per-segment columns "<segment>:<measure>@K")."""
+    name, at, k = column.partition("@")
+    return name if at and k.isdigit() and ":" not in name else None
+
+
+def k_of(column: str) -> int:
+    return int(column.rpartition("@")[2])

@@ -17,8 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from audiorec.data.interactions import IndexedSplit
+from audiorec.evaluation import beyond, segments
 from audiorec.evaluation.metrics import from_hits
 from audiorec.evaluation.ranking import Ranking, rank
+from audiorec.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +37,23 @@ def candidates_for(data: IndexedSplit, part: str) -> np.ndarray | None:
 
 
 def evaluate(
-    model, data: IndexedSplit, part: str, ks, batch_size: int, device: str
-) -> tuple[pd.DataFrame, Ranking]:
-    """Per-user metrics frame and the ranking, for the users with held-out items in `part`."""
+    model,
+    data: IndexedSplit,
+    part: str,
+    ks,
+    batch_size: int,
+    device: str,
+    popularity_segments: dict | None = None,
+) -> tuple[pd.DataFrame, Ranking, dict[str, float]]:
+    """Per-user frame, the ranking and the run's catalogue measures, for the users with
+    held-out items in `part`.
+
+    The frame holds the accuracy metrics, each user's train history length
+    (``train_items``, for breakdowns by activity) and, except for the cold
+    block (whose items nobody heard), the popularity and novelty of the
+    recommendations and the metrics per popularity segment
+    (``popularity_segments``: head and tail shares, see ``segments``).
+    """
     history = data.history("train") if part == "val" else data.history("train", "val")
     users = data.users_of(part)
     empty = np.diff(history.matrix.indptr)[users] == 0
@@ -45,6 +61,7 @@ def evaluate(
         log.warning(
             "%d evaluated users have no history; they get an uninformed ranking", int(empty.sum())
         )
+    candidates = candidates_for(data, part)
     ranking = rank(
         lambda block: model.score(block, history),
         users,
@@ -53,12 +70,38 @@ def evaluate(
         k=max(ks),
         batch_size=batch_size,
         device=device,
-        candidates=candidates_for(data, part),
+        candidates=candidates,
+        progress=Progress(len(users), f"rank {part} users", "users"),
     )
     n_rel = data.n_relevant(part)[users]
-    metrics = from_hits(ranking.hits, n_rel, ks)
-    frame = pd.DataFrame({"user_id": data.users[users].astype(str), "n_relevant": n_rel, **metrics})
-    return frame, ranking
+    train = data.matrix("train")
+    frame = pd.DataFrame(
+        {
+            "user_id": data.users[users].astype(str),
+            "n_relevant": n_rel,
+            "train_items": np.diff(train.indptr)[users],
+            **from_hits(ranking.hits, n_rel, ks),
+        }
+    )
+    n_candidates = data.n_items if candidates is None else int(candidates.sum())
+    catalogue = beyond.catalogue(ranking.items, n_candidates, ks, data.n_items)
+    if part != "cold":
+        counts = beyond.listeners(train, data.n_items)
+        extra = beyond.per_user(ranking.items, counts, max(len(data.users_of("train")), 1), ks)
+        seg = popularity_segments or {"head": 0.2, "tail": 0.5}
+        f = data.frames[part]
+        unrankable = np.bincount(f["uidx"][f["iidx"] < 0], minlength=data.n_users)[users]
+        extra |= segments.by_segment(
+            ranking.items,
+            ranking.hits,
+            users,
+            data.matrix(part),
+            unrankable,
+            segments.popularity_segments(counts, seg["head"], seg["tail"]),
+            ks,
+        )
+        frame = pd.concat([frame, pd.DataFrame(extra)], axis=1)
+    return frame, ranking, catalogue
 
 
 def write_per_user(df: pd.DataFrame, path: str, meta: dict) -> None:

@@ -39,11 +39,13 @@ def rank(
     batch_size: int = 1024,
     device: str | torch.device = "cpu",
     candidates: np.ndarray | None = None,
+    progress=None,
 ) -> Ranking:
     """Top-k of every user in `users` by `score(block) -> (len(block), n_items)`.
 
     `candidates` (bool per item) restricts the ranking to those items (the
-    cold block ranks the cold items only, the hot block all others).
+    cold block ranks the cold items only, the hot block all others);
+    ``progress`` (an ``audiorec.progress.Progress``) counts the ranked users.
     """
     n_items = relevant.shape[1]
     kk = min(k, n_items)
@@ -76,4 +78,8 @@ def rank(
             stop = start + len(block)
             all_items[start:stop, :kk] = idx.cpu().numpy()
             all_hits[start:stop, :kk] = hits.cpu().numpy()
+            if progress is not None:
+                progress.advance(len(block))
+    if progress is not None:
+        progress.finish()
     return Ranking(users=users, items=all_items, hits=all_hits)

@@ -32,7 +32,7 @@ import numpy as np
 from audiorec.recommenders.trained import TrainedRecommender
 from audiorec.schema import choice
 from audiorec.sequences.windows import TRAIN_WINDOWS
-from audiorec.training import epoch_rng, step, summary, train
+from audiorec.training import epoch_rng, step, summary, tracked, train
 
 if TYPE_CHECKING:
     import torch
@@ -147,7 +147,7 @@ class BERT4Rec(TrainedRecommender):
         batches = shuffled(len(seqs), p["batch_size"], rng)
         per_batch = expected_masks(seqs, len(batches), p["mask_prob"])
         total, n = 0.0, 0
-        for batch in batches:
+        for batch in tracked(batches, epoch):
             ids, scored, labels = self._masked([seqs[i] for i in batch], rng)
             if len(labels) == 0:
                 continue

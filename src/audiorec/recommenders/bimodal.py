@@ -17,7 +17,7 @@ import numpy as np
 from audiorec.recommenders.elsa import ELSA
 from audiorec.recommenders.trained import TrainedRecommender
 from audiorec.schema import choice
-from audiorec.training import epoch_rng, step, summary, train
+from audiorec.training import epoch_rng, step, summary, tracked, train
 
 
 class Bimodal(TrainedRecommender):
@@ -97,7 +97,7 @@ class Bimodal(TrainedRecommender):
 
         rng = epoch_rng(self.seed, epoch)
         total, n = 0.0, 0
-        for batch in shuffled(self._n, self.params["batch_size"], rng):
+        for batch in tracked(shuffled(self._n, self.params["batch_size"], rng), epoch):
             items = torch.from_numpy(batch).to(self.device)
             total += step(optimizer, self._loss(items)) * len(batch)
             n += len(batch)

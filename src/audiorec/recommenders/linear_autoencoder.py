@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from audiorec.recommenders.trained import TrainedRecommender
-from audiorec.training import epoch_rng, step, summary, train
+from audiorec.training import epoch_rng, step, summary, tracked, train
 
 
 class LinearAutoencoder(TrainedRecommender):
@@ -73,7 +73,8 @@ class LinearAutoencoder(TrainedRecommender):
 
         rng = epoch_rng(self.seed, epoch)
         total, n = 0.0, 0
-        for batch in shuffled(len(self._train_users), self.params["batch_size"], rng):
+        batches = shuffled(len(self._train_users), self.params["batch_size"], rng)
+        for batch in tracked(batches, epoch):
             x = self._dense(self._train_m[self._train_users[batch]])
             total += step(optimizer, self._loss(x, x)) * len(batch)
             n += len(batch)

@@ -25,7 +25,7 @@ import numpy as np
 
 from audiorec.recommenders.trained import TrainedRecommender
 from audiorec.sequences.windows import TRAIN_WINDOWS
-from audiorec.training import epoch_rng, step, summary, train
+from audiorec.training import epoch_rng, step, summary, tracked, train
 
 if TYPE_CHECKING:
     import torch
@@ -105,7 +105,7 @@ class SASRec(TrainedRecommender):
         rng = epoch_rng(self.seed, epoch)
         seqs = epoch_sequences(self._train_seqs, p["max_len"] + 1, p["train_windows"])
         total, n = 0.0, 0
-        for batch in shuffled(len(seqs), p["batch_size"], rng):
+        for batch in tracked(shuffled(len(seqs), p["batch_size"], rng), epoch):
             chosen = [seqs[i] for i in batch]
             loss_sum, count = self._loss_sum([s[:-1] for s in chosen], [s[1:] for s in chosen])
             total += step(optimizer, loss_sum / max(count, 1)) * count

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from audiorec.recommenders.trained import TrainedRecommender
-from audiorec.training import epoch_rng, step, summary, train
+from audiorec.training import epoch_rng, step, summary, tracked, train
 
 if TYPE_CHECKING:
     import torch
@@ -150,7 +150,7 @@ class ShallowNet(TrainedRecommender):
         order = torch.from_numpy(rng.permutation(len(users)))
         total, batches = 0.0, 0
         bs = self.params["batch_size"]
-        for start in range(0, len(order), bs):
+        for start in tracked(range(0, len(order), bs), epoch):
             idx = order[start : start + bs]
             neg = torch.from_numpy(
                 self._train_users[

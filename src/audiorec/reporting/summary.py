@@ -1,8 +1,12 @@
-"""The result table: one row per (backbone, recommender, variant).
+"""The result table: one row per (backbone, recommender, variant) and evaluation block.
 
 Seeds are averaged per user first, so a row's interval and its paired tests
 are over users, the unit the study's intervals were over; the spread of the
-per-seed means is reported beside it.
+per-seed means is reported beside it. Only the metrics of
+``significance.metrics`` are tested (Holm's correction runs over exactly
+those); the other measures (MRR, Precision, the popularity and novelty of the
+recommendations, catalogue coverage and Gini) are reported with intervals or
+seed means but never tested.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from audiorec.evaluation.metrics import family
 from audiorec.planning import baseline_of
 from audiorec.reporting.stats import holm, paired_tests, t_interval
 
 log = logging.getLogger(__name__)
 KEYS = ["backbone", "recommender", "variant"]
+TESTED = ("HitRate", "Recall", "NDCG")
 
 
 def run_key(backbone: str, recommender: str, variant: str) -> str:
@@ -37,14 +43,32 @@ def read_per_user(paths) -> pd.DataFrame:
         df["items_without_embedding"] = meta.get("items_without_embedding", 0)
         df["n_items"] = meta.get("n_items", 0)
         df["block"] = meta.get("block", meta.get("part", "test"))
+        df["sweep"] = meta.get("sweep")
         frames.append(df)
     if not frames:
         raise ValueError("no per-user result files to aggregate")
     return pd.concat(frames, ignore_index=True)
 
 
+def read_catalogue(paths) -> pd.DataFrame:
+    """Coverage and Gini per (run, seed, block), from the per-user files' metadata."""
+    rows = []
+    for p in paths:
+        meta = json.loads((pq.read_schema(p).metadata or {})[b"audiorec"])
+        rows.append(
+            {
+                **{k: meta[k] for k in [*KEYS, "seed"]},
+                "block": meta.get("block", meta.get("part", "test")),
+                "sweep": meta.get("sweep"),
+                **meta.get("catalogue", {}),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def metric_names(df: pd.DataFrame) -> list[str]:
-    return [c for c in df.columns if "@" in c]
+    """Per-user measure columns, "<measure>@K" (not the per-segment ones)."""
+    return [c for c in df.columns if family(c) and df[c].notna().any()]
 
 
 def _fallbacks(g: pd.DataFrame) -> tuple[int, int]:
@@ -78,13 +102,16 @@ def build(
     overrides: dict[str, str | None] | None = None,
     confidence: float = 0.95,
     alpha: float = 0.05,
+    tested=TESTED,
+    catalogue: pd.DataFrame | None = None,
 ) -> Tables:
     """One row per run and evaluation block (test, or hot and cold); tests within a block,
-    Holm-corrected per block."""
+    Holm-corrected per block over the ``tested`` metrics at every K. ``catalogue``
+    (``read_catalogue``): coverage and Gini, averaged over seeds, join the rows."""
     if "block" not in long:
         long = long.assign(block="test")
     parts = [
-        _build_block(g.dropna(axis=1, how="all"), baseline, overrides, confidence, alpha)
+        _build_block(g.dropna(axis=1, how="all"), baseline, overrides, confidence, alpha, tested)
         for _, g in long.groupby("block", sort=False)
     ]
     blocks = list(long["block"].drop_duplicates())
@@ -94,6 +121,10 @@ def build(
     tests = pd.concat(
         [t.tests.assign(block=b) for b, t in zip(blocks, parts, strict=True)], ignore_index=True
     )
+    if catalogue is not None and len(catalogue):
+        measures = [c for c in catalogue.columns if family(c)]
+        means = catalogue.groupby([*KEYS, "block"], as_index=False)[measures].mean()
+        summary = summary.merge(means, on=[*KEYS, "block"], how="left")
     return Tables(summary=summary, tests=tests)
 
 
@@ -103,8 +134,10 @@ def _build_block(
     overrides: dict[str, str | None] | None,
     confidence: float,
     alpha: float,
+    tested=TESTED,
 ) -> Tables:
     metrics = metric_names(long)
+    compared = [m for m in metrics if family(m) in tested]
     users = _per_user_means(long, metrics)
     rows, tests = [], []
     for key, g in long.groupby(KEYS, sort=True):
@@ -129,7 +162,7 @@ def _build_block(
                 log.warning(
                     "%s vs %s: comparing on the %d users both ranked", name, base, len(common)
                 )
-            for m in metrics:
+            for m in compared:
                 t = paired_tests(per_user.loc[common, m].to_numpy(), ref.loc[common, m].to_numpy())
                 tests.append({"run": name, "baseline": base, "metric": m, **t})
         elif base != name:
@@ -143,7 +176,7 @@ def _build_block(
     for test in ("wilcoxon", "ttest"):
         tests[f"p_{test}_holm"] = holm(tests[f"p_{test}"].to_numpy())
     tests["significant"] = tests["p_wilcoxon_holm"] < alpha
-    for m in metrics:
+    for m in compared:
         sub = tests[tests["metric"] == m].set_index("run")
         summary[f"{m} p wilcoxon holm"] = summary["run"].map(sub["p_wilcoxon_holm"])
         summary[f"{m} p ttest holm"] = summary["run"].map(sub["p_ttest_holm"])
@@ -168,40 +201,92 @@ BLOCK_TITLES = {
 }
 
 
-def markdown(tables: Tables, alpha: float, confidence: float, title: str = "Results") -> str:
-    """The summary and test tables, one section per evaluation block where there are several."""
-    blocks = (
-        list(tables.summary["block"].drop_duplicates()) if "block" in tables.summary else [None]
+def blocks_of(summary: pd.DataFrame) -> list:
+    return list(summary["block"].drop_duplicates()) if "block" in summary else [None]
+
+
+def block_rows(tables: Tables, block) -> Tables:
+    """The rows and tests of one evaluation block, columns it lacks dropped."""
+    if block is None:
+        return tables
+    return Tables(
+        summary=tables.summary[tables.summary["block"] == block].dropna(axis=1, how="all"),
+        tests=tables.tests[tables.tests["block"] == block],
     )
+
+
+def measure_columns(summary: pd.DataFrame, families) -> list[str]:
+    """The value columns "<measure>@K" of the given measures, in measure then K order."""
+    cols = [c for c in summary.columns if family(c) in families]
+    return sorted(cols, key=lambda c: (list(families).index(family(c)), int(c.split("@")[1])))
+
+
+def direction(row: pd.Series, summary: pd.DataFrame, metric: str, alpha: float) -> int:
+    """+1 / -1 when the row is significantly better / worse than its baseline, else 0."""
+    p = row.get(f"{metric} p wilcoxon holm", np.nan)
+    if pd.isna(p) or p >= alpha:
+        return 0
+    base = summary.loc[summary["run"] == row["baseline"], metric]
+    if base.empty:
+        return 0
+    return 1 if row[metric] > base.iloc[0] else -1
+
+
+def with_reported(summary: pd.DataFrame, reported: dict | None) -> pd.DataFrame:
+    """Adds the column "<metric> reported" (published values; NaN for other rows)."""
+    if not reported:
+        return summary
+    col = f"{reported['metric']} reported"
+    return summary.assign(**{col: summary["run"].map(reported["values"]).astype(float)})
+
+
+def markdown(
+    tables: Tables,
+    alpha: float,
+    confidence: float,
+    title: str = "Results",
+    tested=TESTED,
+    reported: dict | None = None,
+) -> str:
+    """The summary and test tables, one section per evaluation block where there are several."""
+    blocks = blocks_of(tables.summary)
     if len(blocks) == 1:
-        return _markdown(tables, alpha, confidence, title)
+        return _markdown(block_rows(tables, blocks[0]), alpha, confidence, title, tested, reported)
     out = [f"# {title}", ""]
     for b in blocks:
-        sub = Tables(
-            summary=tables.summary[tables.summary["block"] == b].dropna(axis=1, how="all"),
-            tests=tables.tests[tables.tests["block"] == b],
+        text = _markdown(
+            block_rows(tables, b), alpha, confidence, BLOCK_TITLES.get(b, b), tested, reported
         )
-        text = _markdown(sub, alpha, confidence, BLOCK_TITLES.get(b, b))
-        out.append(text.replace("# ", "## ", 1).replace("\n## Paired", "\n### Paired"))
+        out.append(
+            text.replace("# ", "## ", 1)
+            .replace("\n## Paired", "\n### Paired")
+            .replace("\n## Other", "\n### Other")
+        )
     return "\n".join(out)
 
 
-def _markdown(tables: Tables, alpha: float, confidence: float, title: str) -> str:
-    s = tables.summary
-    metrics = [c for c in s.columns if "@" in c and " " not in c]
-    header = ["backbone", "recommender", "variant", "users", "seeds", *metrics]
+def _cell(r: pd.Series, m: str, mark: str = "") -> str:
+    low, high = r.get(f"{m} low", np.nan), r.get(f"{m} high", np.nan)
+    if pd.isna(r[m]):
+        return "–"
+    if pd.isna(low) or pd.isna(high):
+        return f"{r[m]:.4f}{mark}"
+    return f"{r[m]:.4f} ± {(high - low) / 2:.4f}{mark}"
+
+
+def _markdown(tables: Tables, alpha: float, confidence: float, title: str, tested, reported) -> str:
+    s = with_reported(tables.summary, reported)
+    metrics = measure_columns(s, tested)
+    shown = [c for c in s.columns if c.endswith(" reported")]
+    header = ["backbone", "recommender", "variant", "users", "seeds", *metrics, *shown]
     rows = []
-    for _, r in s.sort_values(["recommender", "backbone", "variant"]).iterrows():
+    ordered = s.sort_values(["recommender", "backbone", "variant"])
+    for _, r in ordered.iterrows():
         cells = [r["backbone"], r["recommender"], r["variant"], str(r["users"]), str(r["seeds"])]
         for m in metrics:
-            half = (r[f"{m} high"] - r[f"{m} low"]) / 2
-            p = r[f"{m} p wilcoxon holm"]
-            mark = ""
-            if not np.isnan(p) and p < alpha:
-                mark = " ▲" if r[m] > s.loc[s["run"] == r["baseline"], m].iloc[0] else " ▼"
-            cells.append(
-                f"{r[m]:.4f} ± {half:.4f}{mark}" if not np.isnan(half) else f"{r[m]:.4f}{mark}"
-            )
+            d = direction(r, s, m, alpha)
+            cells.append(_cell(r, m, {1: " ▲", -1: " ▼", 0: ""}[d]))
+        cells += ["–" if pd.isna(r[c]) else f"{r[c]:.3f}" for c in shown]
         rows.append(cells)
     out = [
         f"# {title}",
@@ -209,10 +294,11 @@ def _markdown(tables: Tables, alpha: float, confidence: float, title: str) -> st
         f"Mean over users ± half-width of the {confidence:.0%} Student-t interval. "
         f"▲/▼: better/worse than the row's baseline, Wilcoxon signed-rank test over users, "
         f"Holm-corrected across the table, p < {alpha}.",
-        "",
-        _table(header, rows),
-        "",
-        *_fallback_note(s),
+    ]
+    if shown:
+        out.append(f"Reported: {reported['source']}, as published; beside the rows, never tested.")
+    out += ["", _table(header, rows), "", *_fallback_note(s), *_other_measures(ordered, tested)]
+    out += [
         "## Paired tests against the baseline",
         "",
         "Δ is the mean per-user difference (run − baseline). p-values are two-sided and Holm-corrected "
@@ -242,6 +328,32 @@ def _markdown(tables: Tables, alpha: float, confidence: float, title: str) -> st
     return "\n".join(out) + "\n"
 
 
+OTHER = ("MRR", "Precision", "Popularity", "Novelty", "Coverage", "Gini")
+
+
+def _other_measures(s: pd.DataFrame, tested) -> list[str]:
+    """The untested measures at the largest K: accuracy beyond the table, and how popular,
+    novel and varied the recommendations are."""
+    families = [f for f in OTHER if f not in tested]
+    cols = measure_columns(s, families)
+    if not cols:
+        return []
+    k = max(int(c.split("@")[1]) for c in cols)
+    cols = [c for c in cols if c.endswith(f"@{k}")]
+    rows = [[r["run"], *[_cell(r, c) for c in cols]] for _, r in s.iterrows()]
+    return [
+        "## Other measures (not tested)",
+        "",
+        "Popularity: mean share of train users who heard a recommended item; Novelty: mean "
+        "log2(train users / listeners) of the recommended items; Coverage: share of the "
+        "candidate items recommended to anyone; Gini: inequality of how often items are "
+        "recommended (0 equal, 1 one item everywhere). Coverage and Gini are means over seeds.",
+        "",
+        _table(["run", *cols], rows),
+        "",
+    ]
+
+
 def _fallback_note(s: pd.DataFrame) -> list[str]:
     """A line per run whose item table lacked vectors (failed extractions), else nothing."""
     if "items_without_vector" not in s or not (s["items_without_vector"] > 0).any():
@@ -254,35 +366,3 @@ def _fallback_note(s: pd.DataFrame) -> list[str]:
     for _, r in s[s["items_without_vector"] > 0].sort_values("run").iterrows():
         lines.append(f"- {r['run']}: {r['items_without_vector']} of {r['items']} items")
     return [*lines, ""]
-
-
-def figure(tables: Tables, path: str, k: int | None = None) -> None:
-    """Bars with the t-interval, one panel per metric, at the largest K (the first block's)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    s = tables.summary
-    if "block" in s:
-        s = s[s["block"] == s["block"].iloc[0]].dropna(axis=1, how="all")
-    s = s.sort_values(["recommender", "backbone", "variant"])
-    metrics = [c for c in s.columns if "@" in c and " " not in c]
-    ks = sorted({int(m.split("@")[1]) for m in metrics})
-    k = k or ks[-1]
-    chosen = [m for m in metrics if m.endswith(f"@{k}")]
-    fig, axes = plt.subplots(
-        1, len(chosen), figsize=(4 + 2.2 * len(chosen), 0.5 + 0.35 * len(s)), squeeze=False
-    )
-    labels = s["run"].tolist()
-    y = np.arange(len(s))
-    for ax, m in zip(axes[0], chosen, strict=True):
-        err = np.vstack([s[m] - s[f"{m} low"], s[f"{m} high"] - s[m]])
-        ax.barh(y, s[m], xerr=np.nan_to_num(err), color="tab:blue", alpha=0.8, capsize=2)
-        ax.set_title(m)
-        ax.set_yticks(y, labels if ax is axes[0][0] else [""] * len(y), fontsize=8)
-        ax.invert_yaxis()
-        ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

@@ -14,6 +14,8 @@ import time
 
 from audiorec import devices, recommenders
 from audiorec.data.interactions import index_split, load_split
+from audiorec.data.subsample import subsample_train
+from audiorec.evaluation.metrics import family
 from audiorec.evaluation.per_user import evaluate, write_per_user, write_recommendations
 
 log = logging.getLogger(__name__)
@@ -27,10 +29,15 @@ def run(
     spec: dict,
     evaluation: dict,
     outputs: dict,
+    training_share: dict | None = None,
 ) -> dict:
+    """Score the saved model on each evaluation block; ``training_share`` as the
+    training job had it (the users' history is then that share of train)."""
     cls = recommenders.get(spec["type"])
     device = devices.resolve(spec["device"])
     data = index_split(load_split(split_paths))
+    if training_share:
+        data = subsample_train(data, training_share["share"], training_share["seed"])
     model = cls.load(model_path, device)
     with open(train_info) as fh:
         trained = json.load(fh)
@@ -40,7 +47,15 @@ def run(
     summary = {**trained, "evaluation_device": device, "blocks": {}}
     for part, ks, suffix in blocks:
         started = time.perf_counter()
-        per_user, ranking = evaluate(model, data, part, ks, evaluation["user_batch"], device)
+        per_user, ranking, catalogue = evaluate(
+            model,
+            data,
+            part,
+            ks,
+            evaluation["user_batch"],
+            device,
+            evaluation.get("popularity_segments"),
+        )
         seconds = time.perf_counter() - started
         meta = {
             **run,
@@ -49,6 +64,7 @@ def run(
             "block": "cold" if part == "cold" else "hot" if len(data.cold_items) else part,
             "n_items": trained["n_items"],
             "items_without_embedding": trained.get("items_without_embedding", 0),
+            "catalogue": catalogue,
         }
         write_per_user(per_user, outputs[f"per_user{suffix}"], meta)
         write_recommendations(
@@ -58,13 +74,14 @@ def run(
             data.items,
             meta,
         )
-        means = {c: float(per_user[c].mean()) for c in per_user.columns if "@" in c}
+        means = {c: float(per_user[c].mean()) for c in per_user.columns if family(c)}
         summary["blocks"][meta["block"]] = {
             "part": part,
             "n_users": len(per_user),
             "unrankable_relevant_pairs": data.unrankable(part),
             "evaluate_seconds": round(seconds, 3),
             "means": means,
+            "catalogue": catalogue,
         }
         log.info(
             "%s/%s/%s seed %d, %s: %s (%.1f s, %d users)",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from audiorec import devices, recommenders
 from audiorec.data.interactions import index_split, load_split
+from audiorec.data.subsample import subsample_train
 from audiorec.embeddings.items import item_vectors
 
 log = logging.getLogger(__name__)
@@ -25,11 +26,18 @@ def run(
     spec: dict,
     outputs: dict,
     use_layer: int | None = None,
+    training_share: dict | None = None,
 ) -> dict:
-    """Fit the model; write ``outputs['model']`` and the training record ``outputs['info']``."""
+    """Fit the model; write ``outputs['model']`` and the training record ``outputs['info']``.
+
+    ``training_share`` ({share, seed}): train on that share of each user's train
+    pairs (``data.subsample``), for training-size curves.
+    """
     cls = recommenders.get(spec["type"])
     device = devices.resolve(spec["device"])
     data = index_split(load_split(split_paths))
+    if training_share:
+        data = subsample_train(data, training_share["share"], training_share["seed"])
     vectors = available = None
     facts: dict = {}
     if embeddings_path is not None:
@@ -66,6 +74,8 @@ def run(
         "n_users": data.n_users,
         "n_items": data.n_items,
         "fit_seconds": round(fit_seconds, 3),
+        "training_share": training_share,
+        "train_pairs": len(data.frames["train"]),
         **{k: v for k, v in facts.items() if k != "embedding_meta"},
         "embedding": facts.get("embedding_meta", {}),
         "model": model.info(),
