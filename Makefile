@@ -6,8 +6,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 2
+comma := ,
 
-.PHONY: demo test lint venv test-music clean-demo
+.PHONY: demo demo-training-size test lint venv test-music clean-demo
 
 venv: $(STAMP)
 
@@ -19,8 +20,26 @@ $(STAMP): requirements/ci.txt requirements/no-deps.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
+SNAKEMAKE := $(BIN)/snakemake --profile profiles/local --cores $(CORES)
+define where
+	@echo ""
+	@echo "Report (open in a browser): results/report.html"
+	@echo "Tables:  results/tables/  summary.md/.html/.csv/.tex, wide.md/.tex (the study's layout), tests.csv,"
+	@echo "                          activity, popularity, hot_cold (.md/.html/.csv)$(1)"
+	@echo "Figures: results/figures/ summary, significance, activity, popularity, hot_cold$(2) (.png + .csv),"
+	@echo "                          training/ (loss per epoch of each trained run)"
+endef
+
 demo: $(STAMP)
-	$(BIN)/snakemake --profile profiles/local --cores $(CORES)
+	$(SNAKEMAKE)
+	$(SNAKEMAKE) --report results/report.html --quiet
+	$(call where,,)
+
+# the demo plus its training-size curve (presets/demo_training_size.yaml)
+demo-training-size: $(STAMP)
+	$(SNAKEMAKE) --configfile config.yaml presets/demo_training_size.yaml
+	$(SNAKEMAKE) --configfile config.yaml presets/demo_training_size.yaml --report results/report.html --quiet
+	$(call where,$(comma) training_size,$(comma) training_size)
 
 test-music: .cache/music/.done
 

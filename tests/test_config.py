@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from audiorec.config import ConfigError, load_config, validate_config
-from audiorec.planning import runs, sample_rates
+from audiorec.planning import parse_sweep, runs, sample_rates, sweep_runs
 from tests.conftest import REPO
 
 
@@ -137,6 +137,51 @@ def test_runs_and_rates(demo):
     assert sample_rates(cfg) == [16000]  # the demo runs MusiCNN and MFCC on one cache
 
 
+def test_training_size_sweep_adds_runs_per_percent(demo):
+    demo["sweeps"] = {"training_size": {"percents": [25, 50, 100], "recommenders": ["knn"]}}
+    cfg = _check(demo)
+    extra = sweep_runs(cfg)
+    knn = [r for r in runs(cfg) if r.recommender == "knn"]
+    assert len(extra) == 2 * len(knn)  # 100 % is the main run
+    assert {s for s, _ in extra} == {"size25", "size50"}
+    assert parse_sweep("size25") == ("size", 25) and parse_sweep("layer12") == ("layer", 12)
+
+
+def test_layer_sweep_needs_every_layer_stored(demo):
+    demo["sweeps"] = {"layers": {"backbones": {"musicnn": [0, 1]}}}
+    with pytest.raises(ConfigError, match=r"sweeps\.layers\.backbones\.musicnn: .*layer: all"):
+        _check(demo)
+    demo["sweeps"] = {"layers": {"backbones": {"nope": [0]}}}
+    with pytest.raises(ConfigError, match="no backbone 'nope'"):
+        _check(demo)
+    demo["backbones"]["tiny"] = {"type": "mert", "params": {"layer": "all"}}
+    demo["sweeps"] = {"layers": {"backbones": {"tiny": [0, 2]}, "recommenders": ["knn"]}}
+    extra = sweep_runs(_check(demo))
+    assert {(s, r.backbone, r.recommender) for s, r in extra} == {
+        ("layer0", "tiny", "knn"),
+        ("layer2", "tiny", "knn"),
+    }
+
+
+def test_swept_recommenders_must_exist(demo):
+    demo["sweeps"] = {"training_size": {"percents": [50], "recommenders": ["knnn"]}}
+    with pytest.raises(ConfigError, match=r"sweeps\.training_size\.recommenders: 'knnn'"):
+        _check(demo)
+
+
+def test_reported_values_must_name_runs_and_a_computed_metric(demo):
+    demo["report"] = {
+        "reported": {"source": "x", "metric": "HitRate@50", "values": {"musicnn/knn/frozn": 0.1}}
+    }
+    with pytest.raises(ConfigError, match="musicnn/knn/frozn is not a configured run"):
+        _check(demo)
+    demo["report"]["reported"].update(metric="HitRate@20", values={"musicnn/knn/frozen": 0.1})
+    with pytest.raises(ConfigError, match="HitRate@20 is not computed"):
+        _check(demo)
+    paper = load_config(REPO / "presets" / "paper.yaml")
+    assert paper["report"]["reported"]["values"]["musicnn/bert4rec/frozen"] == 0.385
+
+
 def test_bad_yaml_file(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("dataset: [unclosed\n")
@@ -154,7 +199,7 @@ import sys, yaml
 sys.path.insert(0, {str(REPO / "src")!r})
 from snakemake.utils import update_config
 from audiorec.config import validate_config
-from audiorec.planning import runs, sample_rates
+from audiorec.planning import parse_sweep, runs, sample_rates, sweep_runs
 cfg = yaml.safe_load(open({str(REPO / "presets" / "paper.yaml")!r}))
 update_config(cfg, yaml.safe_load(open({str(REPO / "presets" / "corrected.yaml")!r})))
 validate_config(cfg)

@@ -157,6 +157,77 @@ def test_workflow_writes_tables_figure_and_failures(finished):
     assert stats.loc["test", "users"] > 0 and stats.loc["val", "users"] > 0
 
 
+def test_workflow_writes_publication_tables_breakdowns_and_figures(finished):
+    tables, figs = finished / "results" / "tables", finished / "results" / "figures"
+    tex = (tables / "summary.tex").read_text()
+    assert r"\toprule" in tex and r"\textbf{" in tex and "mfcc\\_a & knn & frozen" in tex
+    wide = (tables / "wide.md").read_text()
+    assert "| mfcc_a |" in wide and "knn (frozen)" in wide and "| no content |" in wide
+    assert "<table>" in (tables / "summary.html").read_text()
+    activity = pd.read_csv(tables / "activity.csv")
+    assert activity.groupby("run")["group"].nunique().min() >= 2
+    popularity = pd.read_csv(tables / "popularity.csv")
+    assert {"head", "tail"} <= set(popularity["group"])
+    summary = pd.read_csv(tables / "summary.csv").set_index("run")
+    assert (
+        summary.loc["none/random/none", "Coverage@50"]
+        > summary.loc["none/popularity/none", "Coverage@50"]
+    )
+    history = pd.read_csv(tables / "training_history.csv")
+    assert set(history["run"]) == {"mfcc_a/shallow/frozen", "none/shallow/random"}
+    for name in ("summary", "significance", "activity", "popularity"):
+        assert (figs / f"{name}.png").stat().st_size > 5000, name
+        assert len(pd.read_csv(figs / f"{name}.csv")), name
+    assert sorted(p.name for p in (figs / "training").glob("*.png")) == [
+        "mfcc_a__shallow__frozen.png",
+        "none__shallow__random.png",
+    ]
+    assert not (tables / "hot_cold.csv").exists()  # a global-time split has no cold block
+
+
+def test_report_archive_holds_the_tables_and_every_figure(tree, finished):
+    import zipfile
+
+    out = snakemake(finished, TINY, "--report", "report.zip", snakefile=tree / "Snakefile")
+    assert out.returncode == 0, out.stderr[-3000:]
+    names = zipfile.ZipFile(finished / "report.zip").namelist()
+    files = {n.rsplit("/", 1)[-1] for n in names}  # the archive files each under a hash
+    wanted = {
+        *("summary.html", "summary.csv", "tests.csv", "summary.tex", "wide.html", "wide.tex"),
+        *("activity.html", "popularity.html"),
+        *("summary.png", "significance.png", "activity.png", "popularity.png"),
+        *("mfcc_a__shallow__frozen.png", "none__shallow__random.png"),
+    }
+    assert wanted <= files, wanted - files
+    page = next(n for n in names if n.endswith("report.html"))
+    assert "audiorec" in zipfile.ZipFile(finished / "report.zip").read(page).decode()
+
+
+def test_a_training_size_sweep_adds_only_its_own_jobs(tree, finished, tmp_path):
+    def change(c):
+        c["sweeps"] = {"training_size": {"percents": [50, 100], "recommenders": ["knn"]}}
+
+    jobs = dry_run(tree, finished, edited_config(tmp_path, change))
+    assert jobs == {
+        *{
+            (rule, b, "knn")
+            for rule in ("train_sweep", "evaluate_sweep")
+            for b in ("mfcc_a", "mfcc_b")
+        },
+        ("aggregate", "", ""),
+        ("all", "", ""),
+    }, jobs
+
+
+def test_report_settings_rerun_only_the_aggregation(tree, finished, tmp_path):
+    jobs = dry_run(
+        tree,
+        finished,
+        edited_config(tmp_path, lambda c: c.setdefault("report", {}).update(metric="NDCG")),
+    )
+    assert jobs == {("aggregate", "", ""), ("all", "", "")}, jobs
+
+
 def test_nothing_to_do_when_nothing_changed(tree, finished):
     assert dry_run(tree, finished) == set()
 
@@ -186,6 +257,10 @@ def test_editing_one_backbone_reruns_only_its_jobs(tree, finished, tmp_path):
     [
         pytest.param(lambda c: c["evaluation"].update(ks=[5, 10, 50]), id="adding a K"),
         pytest.param(lambda c: c["evaluation"].update(user_batch=7), id="user_batch"),
+        pytest.param(
+            lambda c: c["evaluation"].update(popularity_segments={"head": 0.1}),
+            id="popularity segments",
+        ),
     ],
 )
 def test_evaluation_settings_rerun_evaluations_only(tree, finished, tmp_path, change):

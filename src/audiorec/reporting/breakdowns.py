@@ -21,6 +21,7 @@ import itertools
 import numpy as np
 import pandas as pd
 
+from audiorec.evaluation.metrics import family, k_of
 from audiorec.evaluation.segments import SEGMENTS
 from audiorec.planning import parse_sweep
 from audiorec.reporting.stats import t_interval
@@ -114,7 +115,7 @@ def hot_vs_cold(summary: pd.DataFrame, measure: str) -> pd.DataFrame:
 
     def ks(block):
         cols = summary.loc[summary["block"] == block].dropna(axis=1, how="all").columns
-        return {int(c.split("@")[1]) for c in cols if c.startswith(f"{measure}@")}
+        return {k_of(c) for c in cols if family(c) == measure}
 
     common = ks("hot") & ks("cold")
     rows = []
