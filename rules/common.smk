@@ -267,6 +267,7 @@ LAYERS = bool(config["sweeps"]["layers"]["backbones"])
 
 
 def table(path, caption, category="Tables", subcategory=None):
+    """An output in the report (its caption in report/<caption>.rst)."""
     return report(path, caption=f"../report/{caption}.rst", category=category, subcategory=subcategory)
 
 
@@ -279,7 +280,7 @@ def breakdown_outputs(key, caption, subcategory):
         key: f"{T}/{key}.csv",
         f"{key}_markdown": f"{T}/{key}.md",
         f"{key}_html": table(f"{T}/{key}.html", caption, "Breakdowns", subcategory),
-        f"{key}_figure": figure(f"{F}/{key}.png", caption, "Breakdowns"),
+        f"{key}_figure": table(f"{F}/{key}.png", caption, "Breakdowns", subcategory),
     }
 
 

@@ -227,6 +227,7 @@ def test_breakdowns_by_activity_popularity_and_block(long, result):
     assert set(pop["group"]) == {"head", "tail"}  # no user had a mid item
     hc = breakdowns.hot_vs_cold(result.summary, "HitRate")
     assert set(hc["group"]) == {"hot", "cold"} and (hc["metric"] == "HitRate@10").all()
+    assert "| run | block hot | block cold |" in breakdowns.markdown(hc, "T", "n", "block")
     md = breakdowns.markdown(act, "By user activity", "note", "users with")
     assert "users with" in md and "± " in md
 

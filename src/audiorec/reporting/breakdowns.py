@@ -127,7 +127,7 @@ def hot_vs_cold(summary: pd.DataFrame, measure: str) -> pd.DataFrame:
                 {
                     **{c: r[c] for c in KEYS},
                     "run": r["run"],
-                    "block": block,
+                    "block": "test",  # one table and one panel, the blocks as its groups
                     "group": block,
                     "order": order,
                     "metric": m,
