@@ -239,6 +239,9 @@ def test_sweep_curve_puts_the_main_run_at_100(long):
     assert sorted(curve["value"].unique()) == [25, 100]
     assert set(curve["run"]) == {"a/knn/frozen", "b/knn/frozen"}  # random was not swept
     assert breakdowns.sweep_curve(sweep, main, "layer", ["HitRate@10"], 0.95).empty
+    layers = pd.concat([sweep.assign(sweep="layer3"), sweep.assign(sweep="layer7")])
+    curve = breakdowns.sweep_curve(layers, main, "layer", ["HitRate@10"], 0.95)
+    assert sorted(curve["value"].unique()) == [3, 7]  # no main-run point: its layer is its own
 
 
 def test_figures_write_png_and_csv(tmp_path, long, result):

@@ -219,6 +219,25 @@ def test_a_training_size_sweep_adds_only_its_own_jobs(tree, finished, tmp_path):
     }, jobs
 
 
+def test_a_layer_sweep_trains_once_per_layer_from_the_same_vectors(tree, finished, tmp_path):
+    def change(c):
+        c["backbones"]["deep"] = {"type": "mert", "params": {"layer": "all"}}
+        c["recommenders"]["knn"]["backbones"] = ["mfcc_a", "mfcc_b", "deep"]
+        c["sweeps"] = {"layers": {"backbones": {"deep": [0, 2]}, "recommenders": ["knn"]}}
+
+    out = snakemake(
+        finished, edited_config(tmp_path, change), "--dry-run", "-p", snakefile=tree / "Snakefile"
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    sweeps = re.findall(
+        r"results/sweeps/(layer\d+)/runs/(\w+)/knn/(\w+)/seed0/model\.pt", out.stdout
+    )
+    assert set(sweeps) == {
+        (layer, "deep", v) for layer in ("layer0", "layer2") for v in ("frozen", "shuffled")
+    }
+    assert "results/embeddings/deep.parquet" in out.stdout  # one extraction serves every layer
+
+
 def test_report_settings_rerun_only_the_aggregation(tree, finished, tmp_path):
     jobs = dry_run(
         tree,
