@@ -38,6 +38,22 @@ def to_plain(obj):
     return obj
 
 
+def split_paths(job) -> dict:
+    """The split's Parquet files among a job's inputs (train, val, test and, where
+    the split has one, cold)."""
+    return {k: job.input[k] for k in ("train", "val", "test", "cold") if k in job.input.keys()}
+
+
+def run_of(job) -> dict:
+    """The run a train or evaluate job is for, from its wildcards (with its sweep, if any)."""
+    w = job.wildcards
+    run = {"backbone": w.backbone, "recommender": w.recommender, "variant": w.variant}
+    run["seed"] = int(w.seed)
+    if "sweep" in w.keys():
+        run["sweep"] = w.sweep
+    return run
+
+
 def _record_imports() -> None:
     job = sys.modules["__main__"].__dict__.get("snakemake")
     rule = job.rule if job is not None else Path(sys.argv[0]).stem

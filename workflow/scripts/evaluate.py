@@ -1,28 +1,17 @@
 """Thin wrapper: see audiorec.stages.evaluate."""
 
-from _src import to_plain
+from _src import run_of, split_paths, to_plain
 
 from audiorec.stages import evaluate
 from audiorec.stages.common import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads)
-w, p = snakemake.wildcards, snakemake.params
-sweep = {"sweep": w.sweep} if "sweep" in w.keys() else {}
+p = snakemake.params
 evaluate.run(
-    split_paths={
-        k: snakemake.input[k]
-        for k in ("train", "val", "test", "cold")
-        if k in snakemake.input.keys()
-    },
+    split_paths=split_paths(snakemake),
     model_path=snakemake.input.model,
     train_info=snakemake.input.train_info,
-    run={
-        "backbone": w.backbone,
-        "recommender": w.recommender,
-        "variant": w.variant,
-        "seed": int(w.seed),
-        **sweep,
-    },
+    run=run_of(snakemake),
     spec=to_plain(p.spec),
     evaluation=to_plain(p.evaluation),
     outputs=dict(snakemake.output.items()),

@@ -1,29 +1,18 @@
 """Thin wrapper: see audiorec.stages.train."""
 
-from _src import to_plain
+from _src import run_of, split_paths, to_plain
 
 from audiorec.stages import train
 from audiorec.stages.common import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads)
-w, p = snakemake.wildcards, snakemake.params
-sweep = {"sweep": w.sweep} if "sweep" in w.keys() else {}
+p = snakemake.params
 train.run(
-    split_paths={
-        k: snakemake.input[k]
-        for k in ("train", "val", "test", "cold")
-        if k in snakemake.input.keys()
-    },
+    split_paths=split_paths(snakemake),
     embeddings_path=snakemake.input.get("embeddings"),
-    run={
-        "backbone": w.backbone,
-        "recommender": w.recommender,
-        "variant": w.variant,
-        "seed": int(w.seed),
-        **sweep,
-    },
+    run=run_of(snakemake),
     spec=to_plain(p.spec),
     outputs=dict(snakemake.output.items()),
-    training_share=to_plain(p.get("training_share")),
     use_layer=p.use_layer,
+    training_share=to_plain(p.get("training_share")),
 )
