@@ -14,6 +14,8 @@ and runs the command. The real snakemake-executor-plugin-slurm drives them.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shlex
@@ -54,11 +56,28 @@ def _options(args: list[str]) -> dict:
     return out
 
 
+@contextlib.contextmanager
+def _locked():
+    """One stub command at a time on the shared state (Snakemake submits in parallel)."""
+    with open(STATE / "lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _next_job_id() -> str:
+    counter = STATE / "counter"
+    with _locked():
+        job_id = str(int(counter.read_text()) + 1 if counter.exists() else 1000)
+        counter.write_text(job_id)
+    return job_id
+
+
 def sbatch(args: list[str]) -> None:
     (STATE / "jobs").mkdir(parents=True, exist_ok=True)
-    counter = STATE / "counter"
-    job_id = str(int(counter.read_text()) + 1 if counter.exists() else 1000)
-    counter.write_text(job_id)
+    job_id = _next_job_id()
     wrap = [i for i, a in enumerate(args) if a == "--wrap" or a.startswith("--wrap=")]
     if wrap:
         i = wrap[0]
@@ -72,7 +91,7 @@ def sbatch(args: list[str]) -> None:
         opts.get("--gres", "")
     )
     record = {"job_id": job_id, "args": args, "options": opts, "script": script}
-    with open(STATE / "sbatch.jsonl", "a") as fh:
+    with _locked(), open(STATE / "sbatch.jsonl", "a") as fh:
         fh.write(json.dumps(record) + "\n")
     name = opts.get("--job-name", "job")
     if os.environ.get("STUB_SLURM_RUN") == "none":
