@@ -129,6 +129,7 @@ def catalogue_inputs(wildcards):
         inputs["info"] = data_file("id_information")
     if DATA["only_listened"]:
         inputs["log"] = f"{R}/data/log.parquet"
+        inputs["tracks"] = f"{R}/data/log_tracks.parquet"
     if config["download"]["audio_manifest"]:
         inputs["downloaded"] = f"{R}/data/audio_download.tsv"
     if DATA["track_list"]:

@@ -31,6 +31,8 @@ rule convert_log:
         data_file("listening_log"),
     output:
         f"{R}/data/log.parquet",
+        f"{R}/data/log_users.parquet",
+        f"{R}/data/log_tracks.parquet",
     params:
         dataset={k: DATA[k] for k in ("root", "listening_log", "columns", "separator")},
         code=code("convert_log"),
@@ -102,6 +104,8 @@ rule split:
     """The listening log split into train / validation / test pairs."""
     input:
         log=f"{R}/data/log.parquet",
+        users=f"{R}/data/log_users.parquet",
+        tracks=f"{R}/data/log_tracks.parquet",
         catalogue=f"{R}/data/catalogue.parquet",
     output:
         **split_inputs(),

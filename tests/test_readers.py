@@ -7,7 +7,6 @@ from audiorec.data.readers import (
     DataError,
     build_catalogue,
     known_tracks,
-    listened_tracks,
     read_id_list,
     read_log,
 )
@@ -122,7 +121,10 @@ def test_catalogue_keeps_only_listened_tracks(tmp_path):
     log = _write(
         tmp_path / "log.tsv", HEADER + "u1\tt3\t2019-01-01 00:00:00\nu2\tt1\t2019-01-01 00:00:00\n"
     )
-    heard = listened_tracks(log)
+    from audiorec.data import log_parquet
+
+    log_parquet.convert(log, tmp_path / "log.parquet")
+    heard = set(log_parquet.tracks(tmp_path / "log.parquet"))
     assert heard == {"t1", "t3"}
     cat = build_catalogue(tmp_path, "audios", "mp3", "id_information.csv", None, listened=heard)
     assert cat["track_id"].tolist() == ["t1", "t3"]

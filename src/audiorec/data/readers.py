@@ -160,23 +160,20 @@ def _line_of(path: Path, message: str, threads: int) -> str:
     return ""
 
 
-def iter_log(
+def raw_batches(
     path: str | Path,
-    columns: dict[str, str] | None = None,
-    start: str | dt.datetime | None = None,
-    end: str | dt.datetime | None = None,
+    cols: dict[str, str],
     separator: str | None = None,
     threads: int = 1,
-    with_rows: bool = False,
-) -> Iterator[pa.RecordBatch]:
-    """Record batches of (user_id, track_id, timestamp[, row]), in file order.
+) -> Iterator[tuple[pa.RecordBatch, int]]:
+    """(record batch as stored, its first line in the file), in file order.
 
-    `row` is the event's 0-based row in the file. bz2 logs are decompressed
-    with `threads` threads (indexed_bzip2); CSV, TSV and Parquet are read
-    block by block, so memory holds one block.
+    `cols` maps user/item/timestamp to the file's column names; CSV and TSV
+    columns come as strings. bz2 logs are decompressed with `threads` threads
+    (indexed_bzip2); CSV, TSV and Parquet are read block by block, so memory
+    holds one block.
     """
     path = Path(path)
-    cols = {"user": USER, "item": ITEM, "timestamp": TIME, **(columns or {})}
     if not path.exists():
         raise DataError(f"{path}: listening log not found")
     if _is_parquet(path):
@@ -192,7 +189,7 @@ def iter_log(
         try:
             batches = pacsv.open_csv(
                 source,
-                read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES),
+                read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False),
                 parse_options=pacsv.ParseOptions(delimiter=sep),
                 convert_options=pacsv.ConvertOptions(
                     column_types={c: pa.string() for c in cols.values()},
@@ -208,7 +205,6 @@ def iter_log(
             ) from err
         _check_columns(path, batches.schema.names, cols)
         line = 2  # line 1 is the header
-    row = 0
     while True:
         try:
             batch = next(batches)
@@ -217,13 +213,28 @@ def iter_log(
         except pa.ArrowInvalid as err:
             where = _line_of(path, str(err), threads) or f", after line {line}"
             raise DataError(f"{path}{where}: malformed row: {err}") from err
-        out = _normalise(batch, cols, path, line, None, None)
-        if with_rows:
-            out = out.append_column("row", pa.array(np.arange(row, row + out.num_rows)))
-        mask = _date_filter(out.column(2), start, end)
-        yield out if mask is None else out.filter(mask)
+        yield batch, line
         line += batch.num_rows
-        row += batch.num_rows
+
+
+def log_columns(columns: dict[str, str] | None) -> dict[str, str]:
+    """The file's column name for user, item and timestamp (defaults: Onion's)."""
+    return {"user": USER, "item": ITEM, "timestamp": TIME, **(columns or {})}
+
+
+def iter_log(
+    path: str | Path,
+    columns: dict[str, str] | None = None,
+    start: str | dt.datetime | None = None,
+    end: str | dt.datetime | None = None,
+    separator: str | None = None,
+    threads: int = 1,
+) -> Iterator[pa.RecordBatch]:
+    """Record batches of (user_id, track_id, timestamp), validated, in file order."""
+    path = Path(path)
+    cols = log_columns(columns)
+    for batch, line in raw_batches(path, cols, separator, threads):
+        yield _normalise(batch, cols, path, line, start, end)
 
 
 def read_log(
@@ -239,35 +250,6 @@ def read_log(
     only events with start <= timestamp < end are kept.
     """
     return _to_frame(list(iter_log(path, columns, start, end, separator)))
-
-
-def listened_tracks(
-    path: str | Path, item_col: str = ITEM, separator: str | None = None
-) -> set[str]:
-    """Distinct track ids of a log, reading only that column (one pass, streamed)."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: listening log not found")
-    seen: set[str] = set()
-    if _is_parquet(path):
-        pf = pq.ParquetFile(path)
-        _check_columns(path, pf.schema_arrow.names, {"item": item_col})
-        batches = pf.iter_batches(columns=[item_col], batch_size=1 << 20)
-    else:
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES),
-            parse_options=pacsv.ParseOptions(delimiter=_separator(path, separator)),
-            convert_options=pacsv.ConvertOptions(
-                column_types={item_col: pa.string()}, include_columns=None
-            ),
-        )
-        _check_columns(path, reader.schema.names, {"item": item_col})
-        batches = reader
-    for batch in batches:
-        column = batch.column(batch.schema.get_field_index(item_col))
-        seen.update(pc.unique(column.cast(pa.string())).drop_null().to_pylist())
-    return seen
 
 
 def read_id_list(path: str | Path, column: str | None = None) -> list[str]:

@@ -10,8 +10,10 @@ users and tracks of train; the sorted test users go to validation and test
 by scikit-learn's ``train_test_split``. ``order`` ranks a user's pairs by
 first listen, ties by item id or by file row, over all the user's pairs, as
 ``collapse_pairs`` does. Rows come in the in-memory splitter's order too:
-by each user's, then each track's first row in the log file, so that models
-whose validation draws follow row order see the same split.
+by each user's, then each track's first row in the log file (their codes in
+the converted log), so that models whose validation draws follow row order
+see the same split. Everything is grouped and joined on the integer codes;
+ids come back from the code tables only for the rows written.
 
 DuckDB streams the Parquet file and spills its hash tables to
 ``temp_directory`` beyond ``memory_mb``, so peak memory is set by that key,
@@ -27,6 +29,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from audiorec.data.log_parquet import TRACK_CODE, USER_CODE, dictionary_paths
 from audiorec.splits.base import COUNT, ITEM, ORDER, TIME, USER, Split, check_ties
 
 log = logging.getLogger(__name__)
@@ -139,9 +142,10 @@ def _split(
     frames: dict[str, pd.DataFrame] = {}
     with tempfile.TemporaryDirectory(prefix="audiorec-split-") as tmp:
         con = connect(memory_mb, threads, tmp)
-        counts = _events(con, log_path, catalogue_path, start_date, end_date, unknown_tracks)
+        _dictionaries(con, log_path)
+        counts = _events(con, log_path, catalogue_path, start_date, end_date, unknown_tracks, ties)
         test = _literal(test_date)
-        _pairs(con, log_path, test, ties)
+        _pairs(con, test, ties)
         if not con.execute("SELECT count(*) FROM ranked WHERE is_train").fetchone()[0]:
             raise ValueError(
                 f"no events between the start date and the test date {pd.Timestamp(test_date).date()}"
@@ -150,28 +154,44 @@ def _split(
         # users the validation part may take: every held-out user, or (hot_cold) the hot
         # users without a cold pair
         pool = (
-            f"SELECT DISTINCT {USER} FROM heard"
+            "SELECT DISTINCT u FROM heard"
             if method == "global_time"
-            else f"SELECT DISTINCT {USER} FROM heard WHERE hot AND {USER} NOT IN "
-            f"(SELECT {USER} FROM heard WHERE NOT hot)"
+            else "SELECT DISTINCT u FROM heard WHERE hot AND u NOT IN "
+            "(SELECT u FROM heard WHERE NOT hot)"
         )
-        users = np.sort(np.asarray([r[0] for r in con.execute(pool).fetchall()], dtype=object))
+        users = np.sort(
+            np.asarray(
+                [
+                    r[0]
+                    for r in con.execute(
+                        f"SELECT {USER} FROM ({pool}) JOIN users USING (u)"
+                    ).fetchall()
+                ],
+                dtype=object,
+            )
+        )
         if len(users) < 2:
             raise ValueError(f"{len(users)} user(s) to divide into validation and test: too few")
         val_users, _ = train_test_split(users, test_size=1 - val_fraction, random_state=seed)
-        chosen = pd.DataFrame({"u": val_users})  # noqa: F841 - DuckDB reads it by name
-        con.execute(f"CREATE TEMP TABLE val_users AS SELECT u AS {USER} FROM chosen")
+        con.register("chosen", pd.DataFrame({USER: val_users}))
+        con.execute(
+            "CREATE TEMP TABLE val_users AS SELECT u FROM chosen JOIN users USING (user_id)"
+        )
         parts = {
             "train": "SELECT * FROM train",
-            "val": f"SELECT * FROM heard WHERE hot AND {USER} IN (SELECT {USER} FROM val_users)",
-            "test": f"SELECT * FROM heard WHERE hot AND {USER} NOT IN (SELECT {USER} FROM val_users)",
+            "val": "SELECT * FROM heard WHERE hot AND u IN (SELECT u FROM val_users)",
+            "test": "SELECT * FROM heard WHERE hot AND u NOT IN (SELECT u FROM val_users)",
         }
         if method == "hot_cold":
             parts["cold"] = "SELECT * FROM heard WHERE NOT hot"
-        columns = f'{USER}, {ITEM}, {TIME}, "{COUNT}", "{ORDER}"'
+        columns = f'{USER}, {ITEM}, t::TIMESTAMP_NS AS {TIME}, c AS "{COUNT}", rank AS "{ORDER}"'
         sizes = {}
         for name, query in parts.items():
-            ordered = f"SELECT {columns} FROM ({query}) ORDER BY first_u, first_i"
+            # rows in order of each user's, then each track's first row in the log: the codes
+            ordered = (
+                f"SELECT {columns} FROM ({query}) JOIN users USING (u) JOIN tracks USING (i) "
+                "ORDER BY u, i"
+            )
             sizes[name] = _sizes(con, query)
             if outputs is not None:
                 con.execute(f"COPY ({ordered}) TO {_path(outputs[name])} (FORMAT parquet)")
@@ -197,10 +217,10 @@ def _sizes(con, query: str) -> dict:
     row = con.execute(
         f"""
         WITH part AS ({query}),
-             per_user AS (SELECT {USER}, count(*) AS n, sum("{COUNT}") AS p FROM part GROUP BY 1)
+             per_user AS (SELECT u, count(*) AS n, sum(c) AS p FROM part GROUP BY 1)
         SELECT (SELECT count(*) FROM part), (SELECT count(*) FROM per_user),
-               (SELECT count(DISTINCT {ITEM}) FROM part),
-               (SELECT coalesce(sum("{COUNT}"), 0) FROM part),
+               (SELECT count(DISTINCT i) FROM part),
+               (SELECT coalesce(sum(c), 0) FROM part),
                median(n), min(n), max(n), median(p), min(p), max(p)
         FROM per_user
         """
@@ -213,14 +233,32 @@ def _sizes(con, query: str) -> dict:
     return {k: round(float(v)) if v is not None else 0 for k, v in zip(keys, row, strict=True)}
 
 
-def _events(con, log_path, catalogue_path, start_date, end_date, unknown_tracks) -> dict:
+def _dictionaries(con, log_path) -> None:
+    """Tables `users` (u, user_id) and `tracks` (i, track_id, and i_sorted: the track's
+    place among all track ids in sort order, for item ties)."""
+    user_file, track_file = dictionary_paths(log_path)
+    con.execute(
+        f"CREATE TEMP TABLE users AS SELECT {USER_CODE} AS u, {USER} "
+        f"FROM read_parquet({_path(user_file)})"
+    )
+    con.execute(
+        f"CREATE TEMP TABLE tracks AS SELECT {TRACK_CODE} AS i, {ITEM}, "
+        f"row_number() OVER (ORDER BY {ITEM}) AS i_sorted FROM read_parquet({_path(track_file)})"
+    )
+
+
+def _events(con, log_path, catalogue_path, start_date, end_date, unknown_tracks, ties) -> dict:
     """The view `events`: in-range events of catalogue tracks; counts of what was read."""
     where = [f"timestamp < {_literal(end_date)}"] if end_date else []
     if start_date:
         where.append(f"timestamp >= {_literal(start_date)}")
+    # a pair's first row in the file, for ties: file (Parquet rows are the file's rows)
+    row = ", file_row_number AS r" if ties == "file" else ""
+    numbered = ", file_row_number = true" if ties == "file" else ""
     con.execute(
-        "CREATE TEMP VIEW ranged AS SELECT user_id AS u, track_id AS i, timestamp AS t, row AS r "
-        f"FROM read_parquet({_path(log_path)}) {'WHERE ' + ' AND '.join(where) if where else ''}"
+        f"CREATE TEMP VIEW ranged AS SELECT {USER_CODE} AS u, {TRACK_CODE} AS i, timestamp AS t"
+        f"{row} FROM read_parquet({_path(log_path)}{numbered}) "
+        f"{'WHERE ' + ' AND '.join(where) if where else ''}"
     )
     counts = {"events": con.execute("SELECT count(*) FROM ranged").fetchone()[0]}
     if not catalogue_path:
@@ -228,8 +266,8 @@ def _events(con, log_path, catalogue_path, start_date, end_date, unknown_tracks)
         con.execute("CREATE TEMP VIEW events AS SELECT * FROM ranged")
         return counts
     con.execute(
-        "CREATE TEMP TABLE catalogue AS SELECT DISTINCT track_id AS i "
-        f"FROM read_parquet({_path(catalogue_path)})"
+        f"CREATE TEMP TABLE catalogue AS SELECT i FROM tracks WHERE {ITEM} IN "
+        f"(SELECT track_id FROM read_parquet({_path(catalogue_path)}))"
     )
     unknown = con.execute(
         "SELECT count(*), count(DISTINCT i) FROM ranged ANTI JOIN catalogue USING (i)"
@@ -239,7 +277,8 @@ def _events(con, log_path, catalogue_path, start_date, end_date, unknown_tracks)
         examples = [
             r[0]
             for r in con.execute(
-                "SELECT DISTINCT i FROM ranged ANTI JOIN catalogue USING (i) LIMIT 5"
+                f"SELECT {ITEM} FROM tracks WHERE i IN "
+                "(SELECT i FROM ranged ANTI JOIN catalogue USING (i)) ORDER BY 1 LIMIT 5"
             ).fetchall()
         ]
         from audiorec.data.readers import DataError
@@ -252,15 +291,9 @@ def _events(con, log_path, catalogue_path, start_date, end_date, unknown_tracks)
     return counts
 
 
-def _pairs(con, log_path, test: str, ties: str) -> None:
-    """Tables `first_u`, `first_i` (first file rows, for row order) and `ranked`: every pair
-    with first listen, plays before the test date and in all, and its place in its user's
-    sequence."""
-    for key, col in (("u", "user_id"), ("i", "track_id")):
-        con.execute(
-            f"CREATE TEMP TABLE first_{key} AS SELECT {col} AS {key}, min(row) AS first_{key} "
-            f"FROM read_parquet({_path(log_path)}) GROUP BY {col}"
-        )
+def _pairs(con, test: str, ties: str) -> None:
+    """Table `ranked`: every pair with first listen, plays before the test date and in all,
+    and its place in its user's sequence."""
     # the file row of a pair's first event, for ties: file (the smallest row among its
     # earliest events); item ties need no such column
     first_row = ", min(struct_pack(t := t, r := r)).r AS first_row" if ties == "file" else ""
@@ -275,38 +308,30 @@ def _pairs(con, log_path, test: str, ties: str) -> None:
     )
     # a pair's place among all its user's pairs: train pairs come first (they were first
     # heard before the test date), so it is also a train pair's place among train pairs
-    tie = "i" if ties == "item" else "first_row"
+    tie = "i_sorted" if ties == "item" else "first_row"
+    join = "JOIN tracks USING (i)" if ties == "item" else ""
     con.execute(
         f"""
         CREATE TEMP TABLE ranked AS
         SELECT u, i, t, c_before, c_all, t < {test} AS is_train,
                row_number() OVER (PARTITION BY u ORDER BY t, {tie}) - 1 AS rank
-        FROM pairs
+        FROM pairs {join}
         """
     )
 
 
 def _held_out(con, hot_only: bool) -> None:
     """Tables `train` and `heard` (test-period pairs of train users, `hot` when their track
-    occurs in train; only hot ones when `hot_only`)."""
+    occurs in train; only hot ones when `hot_only`), in codes: u, i, t, c (plays), rank."""
     con.execute(
-        f"""
-        CREATE TEMP TABLE train AS
-        SELECT u AS {USER}, i AS {ITEM}, t::TIMESTAMP_NS AS {TIME}, c_before AS "{COUNT}",
-               rank AS "{ORDER}", first_u, first_i
-        FROM ranked JOIN first_u USING (u) JOIN first_i USING (i)
-        WHERE is_train
-        """
+        "CREATE TEMP TABLE train AS SELECT u, i, t, c_before AS c, rank FROM ranked WHERE is_train"
     )
     con.execute(
-        f"""
+        """
         CREATE TEMP TABLE heard AS
-        SELECT u AS {USER}, i AS {ITEM}, t::TIMESTAMP_NS AS {TIME}, c_all AS "{COUNT}",
-               rank AS "{ORDER}", first_u, first_i,
-               i IN (SELECT DISTINCT i FROM ranked WHERE is_train) AS hot
-        FROM ranked JOIN first_u USING (u) JOIN first_i USING (i)
-        WHERE NOT is_train
-          AND u IN (SELECT DISTINCT u FROM ranked WHERE is_train)
+        SELECT u, i, t, c_all AS c, rank, i IN (SELECT DISTINCT i FROM train) AS hot
+        FROM ranked
+        WHERE NOT is_train AND u IN (SELECT DISTINCT u FROM train)
         """
     )
     if hot_only:

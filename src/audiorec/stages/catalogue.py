@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from audiorec.data.readers import build_catalogue, listened_tracks
+from audiorec.data import log_parquet
+from audiorec.data.readers import build_catalogue
 
 log = logging.getLogger(__name__)
 
@@ -13,7 +14,7 @@ def run(dataset: dict, output: str, log_path: str | None = None) -> None:
     """`log_path`: the converted log (Parquet), when only listened tracks are wanted."""
     listened = None
     if dataset["only_listened"]:
-        listened = listened_tracks(log_path)
+        listened = set(log_parquet.tracks(log_path))
         log.info("%s: %d distinct tracks listened to", log_path, len(listened))
     cat = build_catalogue(
         root=dataset["root"],

@@ -7,7 +7,8 @@ import logging
 import pandas as pd
 
 from audiorec import splits
-from audiorec.data.readers import known_tracks, read_log
+from audiorec.data import log_parquet
+from audiorec.data.readers import known_tracks
 from audiorec.splits import streaming
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def run(
         unknown = {"events": counts["unknown_events"], "tracks": counts["unknown_tracks"]}
         stats = pd.DataFrame([{"part": k, **v} for k, v in counts["sizes"].items()])
     else:
-        events = read_log(log_path)
+        events = log_parquet.read(log_path)
         catalogue = pd.read_parquet(catalogue_path, columns=["track_id"])["track_id"]
         events, unknown = known_tracks(events, catalogue, dataset["unknown_tracks"], log_path)
         in_range = {
