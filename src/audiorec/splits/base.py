@@ -36,6 +36,16 @@ class Split:
         return out
 
 
+def validation_users(users: np.ndarray, val_fraction: float, seed: int) -> np.ndarray:
+    """The study's draw of validation users among `users` (sorted ids), as its code does:
+    ``train_test_split(users, test_size=1 - val_fraction, random_state=seed)``; the
+    other users are the test users. scikit-learn is imported here, not with the module,
+    because every job imports this package and only the split job draws."""
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(users, test_size=1 - val_fraction, random_state=seed)[0]
+
+
 def check_ties(ties: str) -> str:
     if ties not in TIES:
         raise ValueError(f"split ties: {ties!r} is not one of {', '.join(TIES)}")

@@ -15,9 +15,16 @@ import logging
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
-from audiorec.splits.base import ITEM, TIME, USER, Split, check_ties, collapse_pairs
+from audiorec.splits.base import (
+    ITEM,
+    TIME,
+    USER,
+    Split,
+    check_ties,
+    collapse_pairs,
+    validation_users,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +77,14 @@ class GlobalTimeSplitter:
             raise ValueError(
                 f"{len(users)} test-period user(s): too few to divide into validation and test"
             )
-        val_users, test_users = train_test_split(
-            users, test_size=1 - self.val_fraction, random_state=self.seed
-        )
-        val = test[test[u].isin(val_users)]
-        test = test[test[u].isin(test_users)]
+        val_users = validation_users(users, self.val_fraction, self.seed)
+        in_val = test[u].isin(val_users)
+        val, test = test[in_val], test[~in_val]
         log.info(
             "global time split at %s: %d train pairs, %d validation users, %d test users",
             self.test_date.date(),
             len(train),
             len(val_users),
-            len(test_users),
+            len(users) - len(val_users),
         )
         return Split(*(df.reset_index(drop=True) for df in (train, val, test)))

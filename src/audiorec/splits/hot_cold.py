@@ -18,9 +18,16 @@ import logging
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
-from audiorec.splits.base import ITEM, TIME, USER, Split, check_ties, collapse_pairs
+from audiorec.splits.base import (
+    ITEM,
+    TIME,
+    USER,
+    Split,
+    check_ties,
+    collapse_pairs,
+    validation_users,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +67,7 @@ class HotColdSplitter:
                 f"{len(candidates)} hot-test user(s) without cold pairs: too few to divide "
                 "into validation and test"
             )
-        val_users, _ = train_test_split(
-            candidates, test_size=1 - self.val_fraction, random_state=self.seed
-        )
+        val_users = validation_users(candidates, self.val_fraction, self.seed)
         in_val = hot[USER].isin(val_users)
         log.info(
             "hot/cold split at %s: %d train pairs, %d validation users, %d hot and %d cold test pairs",

@@ -27,10 +27,18 @@ import tempfile
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from audiorec.data.log_parquet import TRACK_CODE, USER_CODE, dictionary_paths
-from audiorec.splits.base import COUNT, ITEM, ORDER, TIME, USER, Split, check_ties
+from audiorec.splits.base import (
+    COUNT,
+    ITEM,
+    ORDER,
+    TIME,
+    USER,
+    Split,
+    check_ties,
+    validation_users,
+)
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +180,7 @@ def _split(
         )
         if len(users) < 2:
             raise ValueError(f"{len(users)} user(s) to divide into validation and test: too few")
-        val_users, _ = train_test_split(users, test_size=1 - val_fraction, random_state=seed)
+        val_users = validation_users(users, val_fraction, seed)
         con.register("chosen", pd.DataFrame({USER: val_users}))
         con.execute(
             "CREATE TEMP TABLE val_users AS SELECT u FROM chosen JOIN users USING (user_id)"
