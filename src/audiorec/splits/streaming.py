@@ -69,30 +69,21 @@ def global_time_split(
     start_date=None,
     end_date=None,
     val_fraction: float = 0.5,
-    seed: int = 42,
-    ties: str = "item",
-    memory_mb: int = 2000,
-    threads: int = 1,
-    unknown_tracks: str = "drop",
-    outputs: dict | None = None,
+    **options,
 ) -> tuple[Split | None, dict]:
-    """(the split, counts): with `outputs` ({train, val, test}: paths) the parts go straight
-    to Parquet and no split is returned; counts hold the events read, unknown tracks
-    and each part's size."""
+    """The study's split (``GlobalTimeSplitter``) on DuckDB: parts train, val, test.
+
+    `options`: see `_split`. Returns (the split, counts): with `outputs`
+    ({part: path}) the parts go straight to Parquet and no split is returned;
+    counts hold the events read, unknown tracks and each part's size.
+    """
     return _split(
         "global_time",
         log_path,
         catalogue_path,
-        test_date,
-        start_date,
-        end_date,
+        (start_date, test_date, end_date),
         val_fraction,
-        seed,
-        ties,
-        memory_mb,
-        threads,
-        unknown_tracks,
-        outputs,
+        **options,
     )
 
 
@@ -103,6 +94,31 @@ def hot_cold_split(
     train_years: int = 1,
     test_months: int = 1,
     val_fraction: float = 0.3,
+    **options,
+) -> tuple[Split | None, dict]:
+    """The journal's split (``HotColdSplitter``) on DuckDB: parts train, val, test (hot), cold.
+
+    `options` and what it returns: as `global_time_split`.
+    """
+    from audiorec.splits.hot_cold import window
+
+    return _split(
+        "hot_cold",
+        log_path,
+        catalogue_path,
+        window(test_date, train_years, test_months),
+        val_fraction,
+        **options,
+    )
+
+
+def _split(
+    method: str,
+    log_path: str,
+    catalogue_path: str | None,
+    dates: tuple,
+    val_fraction: float,
+    *,
     seed: int = 42,
     ties: str = "item",
     memory_mb: int = 2000,
@@ -110,42 +126,11 @@ def hot_cold_split(
     unknown_tracks: str = "drop",
     outputs: dict | None = None,
 ) -> tuple[Split | None, dict]:
-    """The journal's split (``HotColdSplitter``) on DuckDB: parts train, val, test (hot), cold."""
-    from audiorec.splits.hot_cold import window
-
-    start, test, end = window(test_date, train_years, test_months)
-    return _split(
-        "hot_cold",
-        log_path,
-        catalogue_path,
-        test,
-        start,
-        end,
-        val_fraction,
-        seed,
-        ties,
-        memory_mb,
-        threads,
-        unknown_tracks,
-        outputs,
-    )
-
-
-def _split(
-    method,
-    log_path,
-    catalogue_path,
-    test_date,
-    start_date,
-    end_date,
-    val_fraction,
-    seed,
-    ties,
-    memory_mb,
-    threads,
-    unknown_tracks,
-    outputs,
-) -> tuple[Split | None, dict]:
+    """`dates`: (start or None, test date, end or None). `seed` draws the validation users;
+    `ties` orders a user's same-instant pairs (item id or file row); `memory_mb` and
+    `threads` bound DuckDB; `unknown_tracks` (drop or error) says what happens to events
+    of tracks outside the catalogue."""
+    start_date, test_date, end_date = dates
     check_ties(ties)
     frames: dict[str, pd.DataFrame] = {}
     with tempfile.TemporaryDirectory(prefix="audiorec-split-") as tmp:
