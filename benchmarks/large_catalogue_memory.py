@@ -93,7 +93,7 @@ def one_model(args) -> dict:
     model.fit(data, vectors)
     fit = time.perf_counter() - started
     started = time.perf_counter()
-    frame, _ = evaluate(model, data, "test", [10, 50], 1024, "cpu")
+    frame = evaluate(model, data, "test", [10, 50], 1024, "cpu")[0]
     evaluated = time.perf_counter() - started
     return {
         "model": args.model,

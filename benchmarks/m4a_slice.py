@@ -61,7 +61,7 @@ def main() -> None:
         started = time.perf_counter()
         model.fit(data, None)
         fit = time.perf_counter() - started
-        frame, _ = evaluate(model, data, "test", [10, 50], 1024, "cpu")
+        frame = evaluate(model, data, "test", [10, 50], 1024, "cpu")[0]
         row = {"model": label, "users": len(frame), "fit_seconds": round(fit, 1)}
         for m in ("HitRate@50", "Recall@50", "NDCG@50", "HitRate@10"):
             mean, low, high = t_interval(frame[m].to_numpy())
