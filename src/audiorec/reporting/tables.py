@@ -99,24 +99,7 @@ def _summary_block(tables, block, alpha, confidence, title, tested, reported) ->
     if shown:
         caption += f" Reported: {tex(reported['source'])}, not tested."
     label = f"tab:audiorec-{block or 'test'}"
-    return "\n".join(
-        [
-            r"\begin{table}[t]",
-            r"\centering",
-            r"\small",
-            f"\\caption{{{caption}}}",
-            f"\\label{{{label}}}",
-            r"\begin{tabular}{lll" + "r" * (len(metrics) + len(shown)) + "}",
-            r"\toprule",
-            " & ".join(header) + r" \\",
-            r"\midrule",
-            *lines,
-            r"\bottomrule",
-            r"\end{tabular}",
-            r"\end{table}",
-            "",
-        ]
-    )
+    return _booktabs(caption, label, "lll" + "r" * (len(metrics) + len(shown)), header, lines)
 
 
 def _tex_cell(r: pd.Series, m: str, best: bool, d: int) -> str:
@@ -179,14 +162,21 @@ def wide_latex(table: pd.DataFrame, metric: str, title: str, block: str | None) 
             cells.append(text)
         lines.append(" & ".join([tex(_label(backbone)), *cells]) + r" \\")
     header = ["Backbone", *[tex(c) for c in table.columns]]
+    caption = f"{tex(title)}: {tex(metric)}, mean over users; bold: best per column."
+    label = f"tab:audiorec-wide-{block or 'test'}"
+    return _booktabs(caption, label, "l" + "r" * len(table.columns), header, lines)
+
+
+def _booktabs(caption: str, label: str, columns: str, header: list[str], lines: list[str]) -> str:
+    """A LaTeX table environment with a booktabs tabular: header, rule, rows."""
     return "\n".join(
         [
             r"\begin{table}[t]",
             r"\centering",
             r"\small",
-            f"\\caption{{{tex(title)}: {tex(metric)}, mean over users; bold: best per column.}}",
-            f"\\label{{tab:audiorec-wide-{block or 'test'}}}",
-            r"\begin{tabular}{l" + "r" * len(table.columns) + "}",
+            f"\\caption{{{caption}}}",
+            f"\\label{{{label}}}",
+            r"\begin{tabular}{" + columns + "}",
             r"\toprule",
             " & ".join(header) + r" \\",
             r"\midrule",
