@@ -29,3 +29,24 @@ def music_files():
             "real test music missing: run `sh tests/fetch_music.sh .cache/music` (needs apt-get)"
         )
     return files
+
+
+_PARITY: list[tuple[str, float]] = []
+
+
+@pytest.fixture
+def parity():
+    """Record a backbone's largest difference to its upstream, printed after the run."""
+
+    def record(name: str, diff: float) -> None:
+        _PARITY.append((name, diff))
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _PARITY:
+        return
+    terminalreporter.section("upstream parity: max |audiorec - upstream|")
+    for name, diff in _PARITY:
+        terminalreporter.write_line(f"{name:<60} {diff:.2e}")

@@ -1,24 +1,36 @@
-"""EncodecMAE (Pepino et al. 2023; github.com/habla-liaa/encodecmae), 24 kHz, through its package.
+"""EncodecMAE (Pepino et al. 2023; github.com/habla-liaa/encodecmae), 24 kHz.
 
-The model is built by its own code from the gin config stored with each
-checkpoint (EnCodec's encoder, a projection, sinusoidal positions, a ResiDual
-transformer), so this adapter runs the upstream package, pinned in
-envs/encodecmae.yaml (tag v.1.0.0, whose hub names ``base``, ``small``,
-``large``, ``base-st`` and ``large-st`` are the study's). It feeds batches of
-equal-length chunks (the study's 4 s) to the model's own encoding steps
-(encode_wav, mask without masking, encode_visible) instead of one file at a
-time, and pools frames like every chunked backbone. The package fetches its
-checkpoint through huggingface_hub (so HF_HUB_OFFLINE is honoured) and
-EnCodec's weights through torch.hub's cache.
+The published checkpoints (hub repos ``lpepino/encodecmae-<name>``: v1's
+``base``, ``small``, ``large``, ``base-st`` and ``large-st``, the study's
+``base``) are folders of ``model.pt`` and ``config.gin``. This adapter builds
+the encoding path itself (``encodecmae_net``: EnCodec's SEANet encoder, the
+projection, sinusoidal positions, the ResiDual transformer) from the gin
+bindings and loads the weights strictly, so neither the upstream package
+(GitHub only) nor EnCodec's own weights are needed: the checkpoint holds the
+encoder it was trained with. Its vectors are checked against the upstream
+package's ``extract_features_from_array`` on a golden fixture
+(``tests/fixtures/upstream/encodecmae``).
+
+``layer: last`` is the encoder output (upstream's ``layer=-1``); an integer
+``i`` is the ``i``-th entry of upstream's ``get_activations`` (layer i+1's
+normalised stream), so ``n_layers`` equals the number of transformer layers.
+Chunks of ``chunk_seconds`` (the study's 4 s) go through the model in
+batches of equal length, and frames are averaged like every chunked backbone.
 """
 
 from __future__ import annotations
 
 from audiorec.backbones.chunked import ChunkedBackbone, chunk_params
-from audiorec.backbones.hub import WeightsNotFound
+from audiorec.backbones.hub import resolve
+from audiorec.schema import validate_against
 
-INSTALL = "pip install 'encodecmae @ git+https://github.com/habla-liaa/encodecmae@v.1.0.0' (see envs/encodecmae.yaml)"
 MODELS = ["base", "base-st", "large", "large-st", "small"]
+FILES = ["model.pt", "config.gin"]
+
+
+def hub_id(checkpoint: str) -> str:
+    """A v1 model name's hub repo; anything else (a local folder, a hub id) as it is."""
+    return f"lpepino/encodecmae-{checkpoint}" if checkpoint in MODELS else checkpoint
 
 
 class EncodecMAE(ChunkedBackbone):
@@ -27,61 +39,39 @@ class EncodecMAE(ChunkedBackbone):
         **chunk_params(24000, 4.0, None, "base"),
         "sample_rate": {"const": 24000, "default": 24000},
         "checkpoint": {
-            "enum": MODELS,
+            "type": "string",
             "default": "base",
-            "description": "EncodecMAE v1 model name",
+            "description": f"a v1 model name ({', '.join(MODELS)}), a hub id or a local folder "
+            "holding model.pt and config.gin",
         },
     }
 
     @classmethod
     def fetch_weights(cls, params: dict) -> list[str]:
-        """The package downloads its checkpoint (hub) and EnCodec's weights (torch.hub) on load."""
-        backbone = cls(params)
-        backbone.model  # noqa: B018 - loading fetches them
-        backbone.close()
-        return []
+        p = validate_against(dict(params), cls.params_schema())
+        folder = resolve(hub_id(p["checkpoint"]), FILES, p["revision"], download=True)
+        return [str(folder / f) for f in FILES]
 
     def load(self):
-        try:
-            from encodecmae import load_model
-        except ImportError as err:
-            raise ImportError(f"EncodecMAE needs its upstream package: {INSTALL}") from err
-        try:
-            model = load_model(self.params["checkpoint"], mode="eval", device=str(self.device))
-        except (
-            OSError
-        ) as err:  # huggingface_hub / torch.hub report missing files and no network as OSErrors
-            raise WeightsNotFound(
-                f"EncodecMAE {self.params['checkpoint']}: {err}; with HF_HUB_OFFLINE set the checkpoint "
-                f"(hub repo lpepino/encodecmae-{self.params['checkpoint']}) and EnCodec's 24 kHz weights must be cached"
-            ) from err
-        if self.params["layer"] not in ("last",) and not isinstance(self.params["layer"], int):
-            raise ValueError("EncodecMAE takes layer: last or an encoder layer index")
-        return model
+        from audiorec.backbones import encodecmae_net
+
+        folder = resolve(hub_id(self.params["checkpoint"]), FILES, self.params["revision"])
+        model = encodecmae_net.load(folder)
+        self._n_layers = len(model.visible_encoder.encoder_layers)
+        return model.to(self.device)
 
     def hidden_size(self) -> int:
-        return int(self.model.feat_projector.out_features)
+        return int(self.model.visible_encoder.model_dim)
 
     def n_layers(self) -> int:
-        return len(self.model.visible_encoder.layers)
+        self.model  # noqa: B018 - loading sets it
+        return self._n_layers
+
+    def describe_extra(self) -> dict:
+        return {"checkpoint": hub_id(self.params["checkpoint"])}
 
     def forward(self, chunks):
-        import torch
-
-        m = self.model
-        x = {
-            "wav": chunks,
-            "wav_lens": torch.full((len(chunks),), chunks.shape[1], device=chunks.device),
-        }
-        m.encode_wav(x)
-        m.mask(x, ignore_mask=True)
-        if isinstance(self.params["layer"], int):
-            acts = m.visible_encoder.get_activations(
-                x["visible_tokens"], padding_mask=x["visible_padding_mask"]
-            )
-            return acts[-1], acts
-        m.encode_visible(x)
-        return x["visible_embeddings"], None
+        return self.model(chunks)
 
 
 BACKBONE = EncodecMAE

@@ -13,6 +13,9 @@ import os
 from pathlib import Path
 
 
+WEIGHTS = ["model.safetensors", "pytorch_model.bin"]
+
+
 class WeightsNotFound(FileNotFoundError):
     pass
 
@@ -34,11 +37,13 @@ def resolve(
     revision: str | None = None,
     any_of: list[str] | None = None,
     download: bool = False,
+    extra_patterns: list[str] | None = None,
 ) -> Path:
     """The folder holding `files` (all) and one of `any_of` for `checkpoint`.
 
     A hub id is looked up in the local cache only, unless `download` (and
-    HF_HUB_OFFLINE is not set).
+    HF_HUB_OFFLINE is not set); `extra_patterns` are fetched too where the
+    repo has them (a tokenizer's files, say).
     """
     local = Path(checkpoint).expanduser()
     if local.exists() or checkpoint.startswith((".", "/", "~")):
@@ -55,7 +60,7 @@ def resolve(
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
-    patterns = [*files, *(any_of or []), "*.py", "*.json"]
+    patterns = [*files, *(any_of or []), *(extra_patterns or []), "*.py", "*.json"]
     local_only = offline() or not download
     try:
         folder = Path(
@@ -95,3 +100,30 @@ def load_state_dict(folder: Path) -> dict:
 
         return load_file(str(folder / "model.safetensors"))
     return torch.load(folder / "pytorch_model.bin", map_location="cpu", weights_only=True)
+
+
+def _listed(names) -> str:
+    names = sorted(names)
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def load_strictly(model, folder: Path) -> None:
+    """Load the folder's weights into `model`; a missing or unexpected tensor is an error.
+
+    A published checkpoint loaded with ``strict=False`` would leave what it
+    lacks at random values without a word; here the job fails naming them.
+    """
+    state = load_state_dict(folder)
+    own = model.state_dict()
+    missing, unexpected = set(own) - set(state), set(state) - set(own)
+    problems = []
+    if missing:
+        problems.append(f"lacks {_listed(missing)}")
+    if unexpected:
+        problems.append(f"has tensors the model does not: {_listed(unexpected)}")
+    shapes = [k for k in set(own) & set(state) if own[k].shape != state[k].shape]
+    if shapes:
+        problems.append(f"has other shapes for {_listed(shapes)}")
+    if problems:
+        raise ValueError(f"{folder}: the weights {'; '.join(problems)} (config.json and weights disagree)")
+    model.load_state_dict(state, strict=True)

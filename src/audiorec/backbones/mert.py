@@ -7,8 +7,13 @@ HubertModel from the checkpoint's own config.json and weights, so no remote
 code runs: the CQT branch is refused with a clear error (no MERT-v1 checkpoint
 uses it), DeepNorm is applied by scaling the residual branches, and attention
 relaxation is left out because it subtracts a per-row constant before the
-softmax, which changes nothing. ``loader: remote_code`` runs the checkpoint's
-own code instead (its folder must hold modeling_MERT.py).
+softmax, which changes nothing. On tiny random checkpoints in MERT's format,
+both configurations (post-norm, and DeepNorm as MERT-v1-330M) give the remote
+code's hidden states to 1e-7 (``tests/fixtures/upstream/mert*``).
+``loader: remote_code`` runs the checkpoint's own code instead (its folder
+must hold modeling_MERT.py); that code runs only under transformers < 4.48
+(later HuBERT classes read config keys MERTConfig lacks), so it is refused
+under newer ones before any track is read.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from audiorec.backbones.chunked import chunk_params
 from audiorec.backbones.hub import load_state_dict
 from audiorec.backbones.wav2vec2_family import NORMALIZE, Wav2Vec2Family
 
+REMOTE_CODE_BELOW = "4.48"  # transformers' HuBERT reads conv_pos_batch_norm from 4.48 on
 MERT_ONLY = {
     "feature_extractor_cqt",
     "feature_extractor_cqt_bins",
@@ -60,7 +66,17 @@ class MERT(Wav2Vec2Family):
         self.check_layer()
         folder = self._folder()
         if self.params["loader"] == "remote_code":
+            import transformers
+            from packaging.version import Version
             from transformers import AutoModel
+
+            if Version(transformers.__version__) >= Version(REMOTE_CODE_BELOW):
+                raise RuntimeError(
+                    f"loader: remote_code runs MERT's own modeling code, which fails under "
+                    f"transformers {transformers.__version__} (it needs < {REMOTE_CODE_BELOW}); "
+                    "use loader: hubert, which gives the same hidden states, or an environment "
+                    f"with transformers < {REMOTE_CODE_BELOW}"
+                )
 
             return (
                 AutoModel.from_pretrained(str(folder), trust_remote_code=True)

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 from audiorec.backbones.chunked import ChunkedBackbone
-from audiorec.backbones.hub import resolve
+from audiorec.backbones.hub import WEIGHTS, resolve
 from audiorec.schema import validate_against
 
-WEIGHTS = ["model.safetensors", "pytorch_model.bin"]
 
 
 class Wav2Vec2Family(ChunkedBackbone):
