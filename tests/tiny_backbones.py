@@ -5,20 +5,20 @@
 backbone contract suite (tests/test_backbone_contract.py) runs every
 registered backbone through them, so a new backbone needs a builder here.
 MusiCNN uses its real weights (from the musicnn wheel); EncodecMAE and
-Jukebox, whose upstream packages come from GitHub only, get stand-ins with
-the upstream API (`STANDINS`), installed into sys.modules by monkeypatch.
+Jukebox use the golden fixtures' checkpoints (tests/fixtures/upstream); MuQ,
+MuQ-MuLan and MULE are built with their upstream packages, which live in
+their own environments (`OWN_ENV`): elsewhere their tests are skipped,
+saying so, and `make test-envs` runs them.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 TINY_WAV2VEC2 = {
     "hidden_size": 32,
@@ -31,11 +31,11 @@ TINY_WAV2VEC2 = {
     "num_conv_pos_embeddings": 16,
     "num_conv_pos_embedding_groups": 4,
 }
-STANDINS = {"encodecmae", "jukebox", "muq", "muq_mulan", "mule"}
 
 
 def music2vec_folder(folder: Path) -> Path:
     """Files as in m-a-p/music2vec-v1: config.json, pytorch_model.bin, preprocessor_config.json."""
+    import torch
     from transformers import Data2VecAudioConfig, Data2VecAudioModel
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -57,6 +57,7 @@ def music2vec_folder(folder: Path) -> Path:
 
 def mert_folder(folder: Path, deepnorm: bool = False, stable: bool = False):
     """Files as in m-a-p/MERT-v1-*: MERT's config keys and HuBERT parameter names."""
+    import torch
     from transformers import HubertConfig, HubertModel
 
     folder.mkdir(parents=True)
@@ -113,6 +114,8 @@ MUSICFM_PUBLISHED = [
 
 def musicfm_folder(folder: Path):
     """pretrained_msd.pt ({'state_dict': model.-prefixed weights}) and msd_stats.json, tiny widths."""
+    import torch
+
     from audiorec.backbones import musicfm
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -146,64 +149,6 @@ def musicfm_folder(folder: Path):
     return folder, net
 
 
-class FakeEncodecMAE(torch.nn.Module):
-    """encode_wav / mask / encode_visible as in encodecmae v1: 320-sample hops, 768 wide."""
-
-    def __init__(self):
-        super().__init__()
-        self.feat_projector = torch.nn.Linear(128, 768)
-        self.visible_encoder = types.SimpleNamespace(layers=[0] * 10, get_activations=self._acts)
-        self.calls = []
-
-    def encode_wav(self, x):
-        self.calls.append(tuple(x["wav"].shape))
-        frames = x["wav"].unfold(1, 320, 320).mean(-1, keepdim=True)  # (B, T, 1)
-        x["projected_wav_features"] = frames.expand(-1, -1, 768) + torch.arange(768.0)
-
-    def mask(self, x, ignore_mask=False):
-        assert ignore_mask
-        x["visible_tokens"] = x["projected_wav_features"]
-        x["visible_padding_mask"] = torch.zeros(x["visible_tokens"].shape[:2], dtype=torch.bool)
-
-    def encode_visible(self, x):
-        x["visible_embeddings"] = x["visible_tokens"] * 2
-
-    def _acts(self, tokens, padding_mask=None):
-        return [tokens * (i + 1) for i in range(10)]
-
-
-def install_fake_encodecmae(monkeypatch) -> FakeEncodecMAE:
-    model = FakeEncodecMAE()
-    module = types.ModuleType("encodecmae")
-    module.load_model = lambda name, mode="eval", device="cpu": model
-    monkeypatch.setitem(sys.modules, "encodecmae", module)
-    return model
-
-
-def install_fake_jukemirlib(monkeypatch, folder: Path) -> dict:
-    """jukemirlib's setup_models / extract / lib; weights as empty files in `folder`."""
-    lib = types.SimpleNamespace(VQVAE=None, TOP_PRIOR=None, x_cond="stale", y_cond="stale")
-    calls = {"setup": [], "extract": []}
-
-    def setup_models(cache_dir=None, device=None):
-        calls["setup"].append((cache_dir, device))
-        return "vqvae", "prior"
-
-    def extract(audio=None, layers=None, fp16=False, meanpool=False):
-        assert lib.x_cond is None and lib.y_cond is None, "conditioning must be reset per call"
-        lib.x_cond = lib.y_cond = "sized to this batch"
-        calls["extract"].append(([a.shape[0] for a in audio], layers, fp16, meanpool))
-        return {layers[0]: np.stack([np.full((30, 4800), a.mean(), np.float32) for a in audio])}
-
-    module = types.ModuleType("jukemirlib")
-    module.lib, module.setup_models, module.extract = lib, setup_models, extract
-    monkeypatch.setitem(sys.modules, "jukemirlib", module)
-    folder.mkdir(parents=True, exist_ok=True)
-    for f in ("vqvae.pth.tar", "prior_level_2.pth.tar"):
-        (folder / f).write_bytes(b"x")
-    return calls
-
-
 def onion_feature_file(path: Path, ids, dim: int = 5, seed: int = 0) -> Path:
     """A Music4All-Onion feature file: bz2-compressed TSV, an `id` column then the vector."""
     import bz2
@@ -216,83 +161,128 @@ def onion_feature_file(path: Path, ids, dim: int = 5, seed: int = 0) -> Path:
     return path
 
 
-class _FakeMuQ(torch.nn.Module):
-    """muq.MuQ's API: from_pretrained(folder), forward(wavs, output_hidden_states) -> an output
-    with last_hidden_state (B, frames at 25 Hz, width) and hidden_states."""
-
-    def __init__(self, width: int = 16, layers: int = 3):
-        super().__init__()
-        self.config = types.SimpleNamespace(encoder_dim=width, num_hidden_layers=layers)
-        self.proj = torch.nn.Linear(960, width)  # 24 kHz / 25 Hz = 960 samples a frame
-
-    @classmethod
-    def from_pretrained(cls, folder):
-        assert (Path(folder) / "config.json").exists(), folder
-        torch.manual_seed(0)
-        return cls()
-
-    def forward(self, x, attention_mask=None, output_hidden_states=True):
-        frames = x[:, : x.shape[1] // 960 * 960].reshape(len(x), -1, 960)
-        h = torch.tanh(self.proj(frames))
-        hidden = tuple(h * (i + 1) for i in range(4)) if output_hidden_states else None
-        return types.SimpleNamespace(last_hidden_state=h, hidden_states=hidden)
+UPSTREAM = Path(__file__).resolve().parent / "fixtures" / "upstream"
+OWN_ENV = {"muq": "muq", "muq_mulan": "muq", "mule": "mule"}  # type -> its upstream module
 
 
-class _FakeMuQMuLan(torch.nn.Module):
-    """muq.MuQMuLan's audio tower: mulan(wavs=...) -> (B, 512)."""
-
-    def __init__(self):
-        super().__init__()
-        self.config = types.SimpleNamespace(dim_latent=8)
-        self.proj = torch.nn.Linear(240, 8)
-
-    @classmethod
-    def from_pretrained(cls, folder):
-        assert (Path(folder) / "config.json").exists(), folder
-        torch.manual_seed(0)
-        return cls()
-
-    def forward(self, wavs=None, texts=None):
-        assert wavs is not None and texts is None
-        frames = wavs[:, : wavs.shape[1] // 240 * 240].reshape(len(wavs), -1, 240)
-        return torch.nn.functional.normalize(self.proj(frames).mean(1), dim=-1)
+def upstream_or_skip(kind: str):
+    """The upstream module a backbone needs in its own environment, or a skip saying so."""
+    module = OWN_ENV[kind]
+    return pytest.importorskip(
+        module, reason=f"{kind} runs in its own environment (envs/{kind}.yaml): make test-envs"
+    )
 
 
-def install_fake_muq(monkeypatch, folder: Path) -> Path:
-    module = types.ModuleType("muq")
-    module.MuQ, module.MuQMuLan = _FakeMuQ, _FakeMuQMuLan
-    monkeypatch.setitem(sys.modules, "muq", module)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.json").write_text("{}")
-    (folder / "model.safetensors").write_bytes(b"stand-in")
+def encodecmae_folder() -> Path:
+    """The golden fixture's checkpoint: model.pt + config.gin as the hub repos hold them."""
+    return UPSTREAM / "encodecmae"
+
+
+def jukebox_params(layer: int = 2) -> dict:
+    """The golden fixture's tiny Jukebox: vqvae.pth.tar + prior_level_2.pth.tar, CPU settings."""
+    hparams = json.loads((UPSTREAM / "jukebox" / "provenance.json").read_text())["upstream"]
+    return {
+        "checkpoint_dir": str(UPSTREAM / "jukebox"),
+        "layer": layer,
+        "fp16": False,
+        "vqvae_hparams": hparams["vqvae_hparams"],
+        "prior_hparams": hparams["prior_hparams"],
+    }
+
+
+def _tiny_conformer() -> dict:
+    from transformers import Wav2Vec2ConformerConfig
+
+    config = Wav2Vec2ConformerConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        hidden_act="swish",
+        position_embeddings_type="rotary",
+        conv_depthwise_kernel_size=31,
+        layer_norm_eps=1e-5,
+    ).to_dict()
+    return {k: v for k, v in config.items() if k not in ("id2label", "label2id")}
+
+
+def _randomise_norms(model) -> None:
+    import torch
+
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (torch.nn.LayerNorm, torch.nn.BatchNorm2d)):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+
+
+def _as_published(model, folder: Path, weights: str) -> Path:
+    """save_pretrained's config.json and model.safetensors, or pytorch_model.bin instead."""
+    import torch
+
+    model.save_pretrained(folder)
+    if weights == "bin":
+        torch.save(model.state_dict(), folder / "pytorch_model.bin")
+        (folder / "model.safetensors").unlink()
     return folder
 
 
-def install_fake_mule(monkeypatch, folder: Path) -> Path:
-    """mule.analysis.Analysis(scooch.Config(path)).analyze(wav) -> an object with _data (1, 1728)."""
-    import soundfile as sf
+def muq_folder(folder: Path, weights: str = "safetensors") -> Path:
+    """A tiny MuQ as the hub repo holds it: config.json + model.safetensors (or .bin)."""
+    import torch
 
-    class Analysis:
-        def __init__(self, cfg):
-            self.cfg = cfg
+    muq = upstream_or_skip("muq")
+    config = {
+        "encoder_dim": 32,
+        "encoder_depth": 2,
+        "conv_dim": 8,
+        "codebook_size": 64,
+        "w2v2_config": _tiny_conformer(),
+        "stat": {"melspec_2048_mean": 6.77, "melspec_2048_std": 19.2},
+    }
+    torch.manual_seed(0)
+    model = muq.MuQ(config)
+    _randomise_norms(model)
+    return _as_published(model, folder, weights)
 
-        def analyze(self, path):
-            y, sr = sf.read(path, dtype="float32")
-            assert sr == 44100
-            spectrum = np.abs(np.fft.rfft(y[: 44100 * 3]))[:1728]
-            return types.SimpleNamespace(_data=(spectrum / (spectrum.max() + 1e-9))[None])
 
-    analysis = types.ModuleType("mule.analysis")
-    analysis.Analysis = Analysis
-    monkeypatch.setitem(sys.modules, "mule", types.ModuleType("mule"))
-    monkeypatch.setitem(sys.modules, "mule.analysis", analysis)
-    scooch = types.ModuleType("scooch")
-    scooch.Config = lambda path: {"config": path}
-    monkeypatch.setitem(sys.modules, "scooch", scooch)
-    folder.mkdir(parents=True, exist_ok=True)
-    config = folder / "mule_embedding_average.yml"
-    config.write_text("# stand-in\n")
-    return config
+def muq_mulan_folders(root: Path) -> tuple[Path, Path]:
+    """A tiny MuQ-MuLan as OpenMuQ/MuQ-MuLan-large ships it (config.json + pytorch_model.bin),
+    and a copy with model.safetensors (what upstream's from_pretrained needs for a folder).
+    Its config names a tiny MuQ and a tiny XLM-RoBERTa, as the real one names its towers."""
+    import torch
+
+    muq = upstream_or_skip("muq_mulan")
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+
+    audio = muq_folder(root / "tiny-muq-tower")
+    text = root / "tiny-xlm-roberta"
+    torch.manual_seed(0)
+    XLMRobertaModel(
+        XLMRobertaConfig(
+            vocab_size=64,
+            hidden_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=80,
+        )
+    ).save_pretrained(text)
+    config = {
+        "mulan": {"sr": 24000, "clip_secs": 10, "dim_latent": 16},
+        "audio_model": {"name": str(audio), "model_dim": 32, "use_layer_idx": -1},
+        "text_model": {"name": str(text), "model_dim": 32},
+        "audio_transformer": {"dim": 32, "tf_depth": 1, "heads": 2, "dim_head": 16},
+        "text_transformer": {"dim": 32, "tf_depth": 1, "heads": 2, "dim_head": 16},
+    }
+    torch.manual_seed(1)
+    model = muq.MuQMuLan(config)
+    _randomise_norms(model)
+    published = _as_published(model, root / "tiny-muq-mulan", "bin")
+    return published, _as_published(model, root / "tiny-muq-mulan-st", "safetensors")
 
 
 def musicnn_weights_or_skip() -> None:
@@ -319,16 +309,87 @@ def build(kind: str, folder: Path, monkeypatch=None) -> dict:
     if kind == "musicfm":
         return {"checkpoint": str(musicfm_folder(folder / "musicfm")[0]), "variant": "msd"}
     if kind == "encodecmae":
-        install_fake_encodecmae(monkeypatch)
-        return {}
+        return {"checkpoint": str(encodecmae_folder())}
     if kind == "jukebox":
-        install_fake_jukemirlib(monkeypatch, folder / "jukebox")
-        return {"checkpoint_dir": str(folder / "jukebox")}
-    if kind in ("muq", "muq_mulan"):
-        folder = install_fake_muq(monkeypatch, folder / kind)
+        return jukebox_params()
+    if kind == "muq":
+        folder = muq_folder(folder / "tiny-muq", weights="bin")
+        return {"checkpoint": str(folder), "clip_seconds": 6.0, "chunk_seconds": 6.0}
+    if kind == "muq_mulan":
+        folder = muq_mulan_folders(folder)[0]
         return {"checkpoint": str(folder), "clip_seconds": 6.0, "chunk_seconds": 6.0}
     if kind == "mule":
-        return {"config": str(install_fake_mule(monkeypatch, folder / "mule"))}
+        config = mule_config(folder / "mule")
+        return {"config": str(config), "dim": MULE_DIM}
     if kind == "precomputed":
         return {"path": str(onion_feature_file(folder / "id_feature.tsv.bz2", ["a", "b", "z"]))}
     raise KeyError(f"no tiny model for backbone type {kind!r}: add one to tests/tiny_backbones.py")
+
+
+MULE_DIM = 16
+MULE_CONFIG = """\
+Analysis:
+  source_feature:
+    AudioWaveform:
+      input_file:
+        AudioFile:
+          sample_rate: 44100
+      sample_rate: 16000
+  feature_transforms:
+    - MelSpectrogram:
+        n_fft: 2048
+        hop_length: 160
+        win_length: 400
+        window: 'hann'
+        n_mels: 96
+        fmin: 0.0
+        fmax: 8000.0
+        norm: 2.0
+        mag_compression: 'log10_nonneg'
+        htk: True
+        power: 2.0
+        mag_range: null
+        extractor:
+          BlockExtractor: null
+    - EmbeddingFeature:
+        model_location: "{model}"
+        extractor:
+          SliceExtractor:
+            look_forward: 150
+            look_backward: 150
+            hop: 200
+    - TimelineAverage:
+        extractor:
+          BlockExtractor: null
+"""
+
+
+def mule_config(folder: Path) -> Path:
+    """MULE's "average" SCOOCH configuration (mule_embedding_average.yml's settings) naming a
+    tiny Keras model saved as the published model.keras: MULE's input (96 mel bands x 300
+    frames x 1), a MULE_DIM-wide output."""
+    upstream_or_skip("mule")
+    import tensorflow as tf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tf.keras.utils.set_random_seed(0)
+    inputs = tf.keras.Input(shape=(96, 300, 1))
+    x = tf.keras.layers.Conv2D(8, 5, strides=4, activation="relu")(inputs)
+    x = tf.keras.layers.GlobalAveragePooling2D()(x)
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(MULE_DIM)(x))
+    model.save(folder / "model.keras")
+    config = folder / "mule_embedding_average.yml"
+    config.write_text(MULE_CONFIG.format(model=folder / "model.keras"))
+    return config
+
+
+def mule_cli(config: Path, audio: Path, tmp: Path) -> np.ndarray:
+    """The package's documented path: `mule analyze -c config -i audio -o out.npy`."""
+    import subprocess
+
+    out = tmp / "mule_cli.npy"
+    mule = Path(sys.executable).parent / "mule"
+    subprocess.run(
+        [str(mule), "analyze", "-c", str(config), "-i", str(audio), "-o", str(out)], check=True
+    )
+    return np.load(out).reshape(-1)

@@ -114,7 +114,9 @@ class _WeightNormConv1d(nn.Module):
         if length <= max(pad, extra):  # reflect needs more samples than the padding
             grow = max(pad, extra) - length + 1
             x = nn.functional.pad(x, (0, grow))
-            x = nn.functional.pad(x, (pad, extra), mode="reflect")[..., : x.shape[-1] + pad + extra - grow]
+            x = nn.functional.pad(x, (pad, extra), mode="reflect")[
+                ..., : x.shape[-1] + pad + extra - grow
+            ]
         else:
             x = nn.functional.pad(x, (pad, extra), mode="reflect")
         weight = torch._weight_norm(self.weight_v, self.weight_g, 0)
@@ -136,7 +138,9 @@ class _Conv(nn.Module):
 class _ResBlock(nn.Module):
     def __init__(self, dim: int):
         super().__init__()
-        self.block = nn.Sequential(nn.ELU(), _Conv(dim, dim // 2, 3), nn.ELU(), _Conv(dim // 2, dim, 1))
+        self.block = nn.Sequential(
+            nn.ELU(), _Conv(dim, dim // 2, 3), nn.ELU(), _Conv(dim // 2, dim, 1)
+        )
         self.shortcut = _Conv(dim, dim, 1)
 
     def forward(self, x):
@@ -235,7 +239,9 @@ class TransformerEncoder(nn.Module):
         if self.norm_type not in ("ResiDual", "prenorm", "postnorm"):
             raise ValueError(f"config.gin: unknown norm_type {self.norm_type!r}")
         if s.encoder("ff_layer") is not None or s.encoder("positional_encoder") is not None:
-            raise ValueError("config.gin: a custom ff_layer or inner positional encoder is not supported")
+            raise ValueError(
+                "config.gin: a custom ff_layer or inner positional encoder is not supported"
+            )
         if s.encoder("init_values") or s.encoder("cross_attention_layer") is not None:
             raise ValueError("config.gin: LayerScale or cross attention is not an encoding path")
         ff_dim = int(s.encoder("ff_dim", 4096))
@@ -245,7 +251,9 @@ class TransformerEncoder(nn.Module):
         self.encoder_layers = nn.ModuleList(
             _Layer(
                 dim,
-                _Attention(dim, heads, s.attention("qk_proj_dim"), s.attention("v_proj_dim"), biases),
+                _Attention(
+                    dim, heads, s.attention("qk_proj_dim"), s.attention("v_proj_dim"), biases
+                ),
                 ff,
                 self.norm_type,
             )
@@ -336,7 +344,9 @@ def load(folder: Path) -> EncodecMAEEncoder:
     state = _renamed(checkpoint.get("state_dict", checkpoint))
     first = state.get("wav_encoder.model.model.0.conv.conv.weight_v")
     if first is None:
-        raise ValueError(f"{folder / 'model.pt'}: no EnCodec encoder (wav_encoder.model.*) in state_dict")
+        raise ValueError(
+            f"{folder / 'model.pt'}: no EnCodec encoder (wav_encoder.model.*) in state_dict"
+        )
     model = EncodecMAEEncoder(settings, filters=int(first.shape[0]))
     wanted = model.state_dict()
     used = {k: v for k, v in state.items() if k in wanted}
@@ -351,7 +361,9 @@ def load(folder: Path) -> EncodecMAEEncoder:
                 f"has tensors the encoder does not use: {', '.join(stray[:5])}"
                 f"{' ...' if len(stray) > 5 else ''}"
             )
-        raise ValueError(f"{folder / 'model.pt'}: {'; '.join(parts)} (config.gin and weights disagree)")
+        raise ValueError(
+            f"{folder / 'model.pt'}: {'; '.join(parts)} (config.gin and weights disagree)"
+        )
     for k, v in used.items():
         if v.shape != wanted[k].shape:
             raise ValueError(

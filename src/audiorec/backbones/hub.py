@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
 WEIGHTS = ["model.safetensors", "pytorch_model.bin"]
 
 
@@ -125,5 +124,7 @@ def load_strictly(model, folder: Path) -> None:
     if shapes:
         problems.append(f"has other shapes for {_listed(shapes)}")
     if problems:
-        raise ValueError(f"{folder}: the weights {'; '.join(problems)} (config.json and weights disagree)")
+        raise ValueError(
+            f"{folder}: the weights {'; '.join(problems)} (config.json and weights disagree)"
+        )
     model.load_state_dict(state, strict=True)

@@ -3,9 +3,18 @@
 As the journal extracted it: the package's ``Analysis`` with its
 "average" configuration (a SCOOCH YAML from the music-audio-representations
 repository, which names the model weights), run on each track's audio, the
-result flattened. The package reads audio from files, so each clip is
-written to a temporary WAV first. The package and its TensorFlow model
-cannot run here: audiorec's side is tested against a stand-in with its API.
+result flattened. The package reads audio from files (through ``ffmpeg``),
+so each clip is written to a temporary WAV first.
+
+One ``Analysis`` serves every track, so two things the package's command
+line never meets are handled here: the result is the feature's ``data``
+(the average; ``_data`` holds the sum over slices), and the average's slice
+count, which the package keeps across analyses, is reset before each track
+(otherwise every track after the first is divided by the slices of all
+earlier ones). Checked against ``mule analyze`` on one file per process
+(``tests/test_upstream_parity.py``, in the package's own environment,
+``envs/mule.yaml``: TensorFlow 2.13 and NumPy 1.24 cannot share this
+project's default environment).
 """
 
 from __future__ import annotations
@@ -20,7 +29,9 @@ from audiorec.backbones.base import Backbone, UnusableAudio
 from audiorec.backbones.hub import WeightsNotFound
 from audiorec.schema import validate_against
 
-INSTALL = "pip install sxmp-mule==1.1.2 (see envs/mule.yaml) and git-lfs pull its weights"
+INSTALL = (
+    "make env-mule (envs/mule.yaml: sxmp-mule 1.1.2, TensorFlow 2.13) and git-lfs pull its weights"
+)
 
 
 class MULE(Backbone):
@@ -93,7 +104,10 @@ class MULE(Backbone):
             for i, clip in enumerate(batch):
                 path = Path(tmp) / f"{i}.wav"
                 sf.write(path, clip, self.sample_rate, subtype="FLOAT")
-                vector = np.asarray(self.analysis.analyze(str(path))._data).reshape(-1)
+                for feature in self.analysis._feature_transforms:
+                    if hasattr(feature, "_feature_count"):
+                        feature._feature_count = 0  # the package counts across analyses
+                vector = np.asarray(self.analysis.analyze(str(path)).data).reshape(-1)
                 if vector.size != self.dim:
                     raise ValueError(f"MULE gave {vector.size} values, params.dim says {self.dim}")
                 out.append(vector)

@@ -41,16 +41,24 @@ class MuQMuLan(MuQ):
         p = validate_against(dict(params), cls.params_schema())
         folder = resolve(p["checkpoint"], ["config.json"], p["revision"], WEIGHTS)
         config = json.loads((folder / "config.json").read_text())
-        audio = resolve(config["audio_model"]["name"], ["config.json"], None, WEIGHTS, download=True)
+        audio = resolve(
+            config["audio_model"]["name"], ["config.json"], None, WEIGHTS, download=True
+        )
         text = resolve(
-            config["text_model"]["name"], ["config.json"], None, WEIGHTS, download=True,
+            config["text_model"]["name"],
+            ["config.json"],
+            None,
+            WEIGHTS,
+            download=True,
             extra_patterns=TOKENIZER,
         )
         towers = [f for tower in (audio, text) for f in tower.iterdir() if f.is_file()]
         return files + sorted(str(f) for f in towers)
 
     def build(self, folder):
-        return getattr(self._upstream(), self.CLASS)(json.loads((folder / "config.json").read_text()))
+        return getattr(self._upstream(), self.CLASS)(
+            json.loads((folder / "config.json").read_text())
+        )
 
     def hidden_size(self) -> int:
         return int(self.model.config.mulan.dim_latent)

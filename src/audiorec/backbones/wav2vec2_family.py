@@ -10,7 +10,6 @@ from audiorec.backbones.hub import WEIGHTS, resolve
 from audiorec.schema import validate_against
 
 
-
 class Wav2Vec2Family(ChunkedBackbone):
     """Config in config.json, weights in model.safetensors or pytorch_model.bin."""
 
