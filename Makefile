@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine (see README):
 #   make demo   - set up .venv if missing, then run the embedded demo end to end
 #   make test   - set up .venv if missing, fetch the test music, run the tests
+#   make test-envs - build every envs/*.yaml as a venv (.envs/) and run its backbone's tests there
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,10 @@ STAMP := $(VENV)/.installed
 CORES ?= 2
 comma := ,
 
-.PHONY: demo demo-training-size test lint venv test-music clean-demo
+.PHONY: demo demo-training-size test lint venv test-music clean-demo envs test-envs
+ENVS := $(basename $(notdir $(wildcard envs/*.yaml)))
+# backbones that cannot share the default environment (see envs/<name>.yaml)
+OWN_ENVS := muq muq_mulan mule
 
 venv: $(STAMP)
 
@@ -48,6 +52,17 @@ test-music: .cache/music/.done
 
 test: $(STAMP) test-music
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest
+
+# the venvs of the backbones that need their own (pip, no conda): extraction jobs use them
+envs: $(STAMP)
+	$(BIN)/python -m audiorec.software build $(OWN_ENVS)
+
+env-%: $(STAMP)
+	$(BIN)/python -m audiorec.software build $*
+
+# every env file built with pip and its backbone's upstream-parity tests run inside it
+test-envs: $(STAMP) test-music
+	$(BIN)/python -m audiorec.software test $(ENVS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -30,6 +30,14 @@ FROM_SNAKEMAKE = re.compile(r"^snakemake")  # the script preamble's own modules
 # Imported by a listed library only when installed (torch's tqdm, joblib's lz4,
 # scikit-learn's rich, transformers' pillow, torch's cloudpickle): jobs run without them.
 OPTIONAL = {"tqdm", "lz4", "rich", "markdown-it-py", "mdurl", "pygments", "pillow", "cloudpickle"}
+# pkg_resources puts setuptools' vendored packages on sys.path: an env listing setuptools has them
+SETUPTOOLS_VENDORED = {
+    "backports-tarfile",
+    "jaraco-context",
+    "jaraco-functools",
+    "jaraco-text",
+    "more-itertools",
+}
 
 
 def normalise(name: str) -> str:
@@ -96,4 +104,6 @@ def missing(modules, env: Path) -> set[str]:
     """
     listed = env_distributions(env)
     covered = set().union(*(requirements_closure(d) for d in listed))
+    if "setuptools" in covered:
+        covered |= SETUPTOOLS_VENDORED
     return imported_distributions(modules) - covered - requirements_closure("snakemake") - OPTIONAL

@@ -8,12 +8,17 @@ import sys
 from pathlib import Path
 
 
-def setup_job(log_path: str | Path | None = None, threads: int | None = None) -> logging.Logger:
-    """Send the package's log to the job's log file (and stderr); cap CPU threads."""
+def setup_job(
+    log_path: str | Path | None = None, threads: int | None = None, append: bool = False
+) -> logging.Logger:
+    """Send the package's log to the job's log file (and stderr); cap CPU threads.
+
+    `append` keeps what the log holds (a job re-run in a backbone's own environment).
+    """
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_path, mode="w"))
+        handlers.append(logging.FileHandler(log_path, mode="a" if append else "w"))
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
