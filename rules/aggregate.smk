@@ -15,6 +15,7 @@ rule aggregate:
         significance=config["significance"],
         report=config["report"],
         baselines={name: spec["baseline"] for name, spec in RECOMMENDERS.items()},
+        used_layers={name: spec.get("use_layer") for name, spec in BACKBONES.items()},
         title=f"audiorec results ({config['preset']})",
         code=code("aggregate"),
     threads: 1

@@ -60,16 +60,29 @@ def test_404_fails_at_once_and_names_the_url(server, tmp_path):
     assert len(server.requests) == 1 and not (tmp_path / "m.bin").exists()
 
 
-def test_wrong_bytes_are_never_used(server, tmp_path, caplog):
+def test_a_checksum_mismatch_fails_after_one_download_naming_both_digests(server, tmp_path):
     server.faults["/f.bin"] = ["wrong"]
-    with caplog.at_level(logging.WARNING):
-        assert get(server, tmp_path).read_bytes() == DATA
-    assert "fails its check (MD5" in caplog.text
-    server.faults["/f.bin"] = ["wrong"] * 3
-    (tmp_path / "f.bin").unlink()
-    with pytest.raises(DownloadError, match="fails its check"):
-        get(server, tmp_path, retries=2)
+    with pytest.raises(
+        DownloadError, match=rf"fails its check: MD5 [0-9a-f]{{32}}, expected {MD5}"
+    ):
+        get(server, tmp_path, retries=5)
+    assert len(server.requests) == 1  # no retry: the source serves another file
     assert not (tmp_path / "f.bin").exists() and not (tmp_path / "f.bin.part").exists()
+
+
+def test_verified_only_when_something_was_checked(server, tmp_path, caplog):
+    with caplog.at_level(logging.INFO):
+        get(server, tmp_path, expected=Expected())
+    assert "NOT verified" in caplog.text and "downloaded, " not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        get(server, tmp_path, expected=Expected())
+    assert "not verified" in caplog.text and "verified;" not in caplog.text
+    (tmp_path / "f.bin").unlink()
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        get(server, tmp_path, expected=Expected(size=len(DATA)))
+    assert "downloaded, size verified" in caplog.text
 
 
 def test_a_present_file_with_the_wrong_checksum_is_replaced(server, tmp_path):

@@ -211,6 +211,49 @@ def test_reported_values_never_enter_the_tests(result):
     assert "HitRate@10 reported" in md and "never tested" in md
 
 
+def test_reported_values_sit_only_beside_the_block_they_were_published_for(result):
+    shown = summary.with_reported(result.summary, REPORTED).set_index(["run", "block"])
+    assert shown.loc[("a/knn/frozen", "hot"), "HitRate@10 reported"] == 0.5
+    assert np.isnan(shown.loc[("a/knn/frozen", "cold"), "HitRate@10 reported"])
+    cold = summary.block_rows(result, "cold")
+    assert (
+        "reported"
+        not in summary.markdown(cold, 0.05, 0.95, "R", reported=REPORTED)
+        .split("## Paired tests")[0]
+        .split("| backbone")[1]
+        .split("\n")[0]
+    )
+
+
+def test_a_model_that_cannot_score_cold_items_is_shown_so(long):
+    """Popularity gives every cold item the same score: no figures, no test in the cold block."""
+    pop = long[(long["recommender"] == "random")].assign(recommender="popularity")
+    pop = pop.assign(scores_cold=pop["block"] != "cold")
+    both = pd.concat([long.assign(scores_cold=True), pop], ignore_index=True)
+    result = summary.build(both, baseline="none/random/none", overrides={})
+    rows = result.summary.set_index(["run", "block"])
+    assert rows.loc[("none/popularity/none", "cold"), "note"] == summary.CANNOT_SCORE_COLD
+    assert np.isnan(rows.loc[("none/popularity/none", "cold"), "HitRate@10"])
+    assert rows.loc[("none/popularity/none", "hot"), "HitRate@10"] >= 0
+    tested = result.tests[result.tests["run"] == "none/popularity/none"]
+    assert set(tested["block"]) == {"hot"}
+    md = summary.markdown(summary.block_rows(result, "cold"), 0.05, 0.95, "R")
+    line = next(x for x in md.splitlines() if x.startswith("| none | popularity"))
+    assert summary.CANNOT_SCORE_COLD in line and "▲" not in line and "▼" not in line
+    tex = tables.summary_latex(result, 0.05, 0.95, "R")
+    assert "n/a: cannot score cold items" in tex
+
+
+def test_which_models_can_score_cold_items():
+    from audiorec import recommenders
+
+    can = lambda kind, variant="frozen": recommenders.get(kind).scores_cold(variant, {})  # noqa: E731
+    assert not can("popularity", "none") and not can("elsa", "none")
+    assert not can("shallow", "random") and not can("bert4rec", "random")  # a learnt table
+    assert can("knn") and can("knn", "shuffled") and can("shallow") and can("bert4rec", "finetune")
+    assert can("random", "none") and can("hybrid", "random") and can("bimodal", "shuffled")
+
+
 def test_untested_measures_are_reported_but_not_tested(result):
     assert set(result.tests["metric"].str.split("@").str[0]) == {"HitRate", "Recall", "NDCG"}
     assert "MRR@10" in result.summary and "MRR@10 low" in result.summary
@@ -240,8 +283,21 @@ def test_sweep_curve_puts_the_main_run_at_100(long):
     assert set(curve["run"]) == {"a/knn/frozen", "b/knn/frozen"}  # random was not swept
     assert breakdowns.sweep_curve(sweep, main, "layer", ["HitRate@10"], 0.95).empty
     layers = pd.concat([sweep.assign(sweep="layer3"), sweep.assign(sweep="layer7")])
-    curve = breakdowns.sweep_curve(layers, main, "layer", ["HitRate@10"], 0.95)
+    curve = breakdowns.sweep_curve(layers, main, "layer", ["HitRate@10"], 0.95, {"a": 7})
     assert sorted(curve["value"].unique()) == [3, 7]  # no main-run point: its layer is its own
+    md = breakdowns.markdown(curve, "By layer", "n", "layer")
+    assert "| run | use_layer | layer 3 | layer 7 |" in md
+    assert "| a/knn/frozen | 7 |" in md and "| b/knn/frozen | last |" in md
+
+
+def test_wide_latex_fits_the_page_and_bolds_only_among_several(result):
+    hot = summary.block_rows(result, "hot").summary
+    many = pd.concat([hot.assign(recommender=f"model{i}") for i in range(8)], ignore_index=True)
+    tex = tables.wide_latex(tables.wide(many, "HitRate@10"), "HitRate@10", "T", "hot")
+    assert r"\begin{table*}" in tex and r"\resizebox{\textwidth}{!}" in tex
+    one = hot[hot["backbone"] == "a"]
+    tex = tables.wide_latex(tables.wide(one, "HitRate@10"), "HitRate@10", "T", "hot")
+    assert r"\textbf" not in tex and r"\begin{table}" in tex
 
 
 def test_figures_write_png_and_csv(tmp_path, long, result):
@@ -280,3 +336,144 @@ def test_markdown_tables_become_html_pages():
     page = html.from_markdown("# T\n\nsome <text>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n- x\n", "T")
     assert "<h1>T</h1>" in page and "&lt;text&gt;" in page
     assert "<th>a</th>" in page and "<td>2</td>" in page and "<li>x</li>" in page
+
+
+# -- figures at the study's size ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def paper_size():
+    """Per-user results shaped like the paper preset's grid: 7 backbones x 6 models, their
+    content-free baselines, hot and cold blocks (the journal's layout), 40 users."""
+    rng = np.random.default_rng(3)
+    users = [f"u{i}" for i in range(40)]
+    runs = [
+        (b, r, v)
+        for b in ("mfcc", "musicnn", "mert", "music2vec", "musicfm", "encodecmae", "jukebox")
+        for r, v in (
+            ("knn", "frozen"),
+            ("knn", "shuffled"),
+            ("shallow", "frozen"),
+            ("shallow_code", "finetune"),
+            ("bert4rec", "frozen"),
+            ("bert4rec_code", "finetune"),
+        )
+    ] + [
+        ("none", "shallow_random", "random"),
+        ("none", "bert4rec_random", "random"),
+        ("none", "popularity", "none"),
+        ("none", "random", "none"),
+    ]
+    frames = []
+    for b, r, v in runs:
+        for block, ks in (("hot", (50,)), ("cold", (20, 50))):
+            hit = (rng.random(len(users)) < rng.uniform(0.05, 0.97)).astype(float)
+            cols = {
+                f"{m}@{k}": hit * f
+                for k in ks
+                for m, f in (("HitRate", 1), ("Recall", 0.4), ("NDCG", 0.3))
+            }
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "user_id": users,
+                        "train_items": 10,
+                        **cols,
+                        "backbone": b,
+                        "recommender": r,
+                        "variant": v,
+                        "seed": 0,
+                        "block": block,
+                        "sweep": None,
+                        "scores_cold": block == "hot" or r != "popularity",
+                    }
+                )
+            )
+    long = pd.concat(frames, ignore_index=True)
+    return long, summary.build(long, baseline="none/random/none", overrides={})
+
+
+def _rendered(monkeypatch, draw) -> list:
+    """Draw with figures.save capturing the figure; returns its visible text boxes."""
+    captured = {}
+    monkeypatch.setattr(figures, "save", lambda fig, path, data: captured.setdefault("fig", fig))
+    draw()
+    fig = captured["fig"]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = list(fig.texts)
+    for legend in fig.legends:
+        texts += [*legend.get_texts(), legend.get_title()]
+    for ax in fig.axes:
+        texts += [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
+        for axis, (low, high) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+            low, high = min(low, high), max(low, high)
+            pad = 1e-9 * max(1.0, abs(high - low))
+            texts += [
+                t.label1 for t in axis.get_major_ticks() if low - pad <= t.get_loc() <= high + pad
+            ]
+    texts = [t for t in texts if t.get_visible() and t.get_text().strip()]
+    return fig, [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+
+
+def _overlaps(boxes) -> list:
+    out = []
+    for i, (a, ba) in enumerate(boxes):
+        for b, bb in boxes[i + 1 :]:
+            if (
+                ba.overlaps(bb)
+                and (ba.intersection(ba, bb).width * ba.intersection(ba, bb).height) > 1
+            ):
+                out.append((a, b))
+    return out
+
+
+def test_paper_size_figures_have_no_overlapping_text_and_a_colour_per_run(paper_size, monkeypatch):
+    long, result = paper_size
+    runs = result.summary["run"].nunique()
+    assert runs == 46
+    draws = {
+        "significance": lambda: figures.significance_heatmap(result.summary, result.tests, "x.png"),
+        "summary": lambda: figures.summary_bars(result.summary, summary.TESTED, "x.png"),
+        "hot_cold": lambda: figures.grouped(
+            breakdowns.hot_vs_cold(result.summary, "HitRate").assign(block=lambda t: t["group"]),
+            "x.png",
+            "test block",
+            "Hot vs cold",
+            kind="bar",
+            note="different candidate sets",
+        ),
+        "popularity": lambda: figures.grouped(
+            breakdowns.by_popularity(
+                long.assign(**{"head:HitRate@50": long["HitRate@50"]}), ["HitRate@50"], 0.95
+            ),
+            "x.png",
+            "segment",
+            "By popularity",
+            kind="line",
+        ),
+    }
+    for name, draw in draws.items():
+        fig, boxes = _rendered(monkeypatch, draw)
+        assert not _overlaps(boxes), (name, _overlaps(boxes)[:5])
+        if name in ("hot_cold", "popularity"):
+            colours = {}
+            for ax in fig.axes:
+                for line in ax.get_lines():
+                    if line.get_label().count("/") == 2:
+                        colours.setdefault(line.get_label(), set()).add(line.get_color())
+                for patch in ax.patches:
+                    if patch.get_label().count("/") == 2:
+                        colours.setdefault(patch.get_label(), set()).add(patch.get_facecolor())
+            assert all(len(c) == 1 for c in colours.values()), name  # one colour per run
+            flat = [next(iter(c)) for c in colours.values()]
+            assert len(set(map(str, flat))) == len(flat), name  # and no two runs share one
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+
+
+def test_intervals_are_cut_to_the_measures_range():
+    err = figures.error_bars([0.98, 0.5], [0.9, 0.4], [1.06, 0.6], "HitRate@50")
+    assert err[1, 0] == pytest.approx(0.02) and err[1, 1] == pytest.approx(0.1)
+    assert figures.error_bars([5.0], [4.0], [6.0], "Novelty@50")[1, 0] == pytest.approx(1.0)

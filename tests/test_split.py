@@ -296,3 +296,42 @@ def test_streaming_split_matches_the_reference_on_the_real_slice(tmp_path):
     events = events[["user_id", "track_id", "timestamp"]].astype({"timestamp": str})
     events.to_csv(tmp_path / "slice.tsv", sep="\t", index=False)
     _streaming_matches_reference(tmp_path / "slice.tsv", tmp_path, "2019-02-15")
+
+
+def test_a_timestamp_in_the_future_is_dropped_and_counted_not_a_test_pair(tmp_path):
+    """No end date: the split ends when it runs; 1970 rows are before the start, 2100 after."""
+    from audiorec.data.synthetic import generate
+
+    generate(
+        tmp_path / "d",
+        n_tracks=40,
+        n_users=30,
+        n_styles=3,
+        clip_seconds=0.2,
+        sample_rate=8000,
+        audio_format="wav",
+        months=6,
+        seed=2,
+        audio=False,
+    )
+    path = tmp_path / "d" / "userid_trackid_timestamp.tsv"
+    log = pd.read_csv(path, sep="\t")
+    user, track = log["user_id"].iloc[0], log["track_id"].iloc[-1]
+    odd = pd.DataFrame(
+        {
+            "user_id": [user, user],
+            "track_id": [track, log["track_id"].iloc[1]],
+            "timestamp": ["2100-01-01 00:00:00", "1970-01-01 00:00:00"],
+        }
+    )
+    pd.concat([log, odd]).to_csv(path, sep="\t", index=False)
+    counts, _ = _streaming_matches_reference(path, tmp_path, "2019-05-01", "2019-01-01")
+    assert counts["after_end"] == 1 and counts["before_start"] == 1
+    test = GlobalTimeSplitter("2019-05-01", "2019-01-01").split(read_log_events(path))
+    assert not (pd.concat([test.val, test.test])["timestamp"] >= "2100-01-01").any()
+
+
+def read_log_events(path):
+    from audiorec.data.readers import read_log
+
+    return read_log(path)

@@ -107,6 +107,11 @@ def test_frozen_table_stays_and_finetune_moves(world, name):
     np.testing.assert_array_equal(frozen.net.items.detach().numpy(), vectors)
     tuned = _model(name, "finetune").fit(data, vectors)
     assert not np.allclose(tuned.net.items.detach().numpy(), vectors)
+    # the record says how far: 0 for frozen, the mean relative change of the vectors for tuned
+    assert frozen.item_table_change() == 0.0
+    moved = np.linalg.norm(tuned.net.items.detach().numpy() - vectors, axis=1)
+    expected = (moved / np.linalg.norm(vectors, axis=1)).mean()
+    assert tuned.item_table_change() == pytest.approx(expected, rel=1e-5) and expected > 0
 
 
 @pytest.mark.parametrize("name", TABLES)

@@ -139,8 +139,10 @@ def test_workflow_writes_tables_figure_and_failures(finished):
         "none/random/none",
         "mfcc_a/shallow/frozen",
         "none/shallow/random",
+        "none/elsa/none",
     }
     assert summary.set_index("run").loc["none/random/none", "seeds"] == 2
+    assert summary.set_index("run").loc["none/elsa/none"].filter(like="HitRate").notna().all()
     assert (finished / "results" / "figures" / "summary.png").stat().st_size > 1000
     tests = pd.read_csv(tables / "tests.csv")
     assert set(tests["baseline"]) == {"none/random/none", "none/shallow/random"}

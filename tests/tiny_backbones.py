@@ -33,14 +33,19 @@ TINY_WAV2VEC2 = {
 }
 
 
-def music2vec_folder(folder: Path) -> Path:
+HOP_320 = {"conv_stride": [5, 8, 8], "conv_kernel": [10, 8, 8]}  # the published models' frame rate
+
+
+def music2vec_folder(folder: Path, **sizes) -> Path:
     """Files as in m-a-p/music2vec-v1: config.json, pytorch_model.bin, preprocessor_config.json."""
     import torch
     from transformers import Data2VecAudioConfig, Data2VecAudioModel
 
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
-    model = Data2VecAudioModel(Data2VecAudioConfig(**TINY_WAV2VEC2, num_feat_extract_layers=3))
+    model = Data2VecAudioModel(
+        Data2VecAudioConfig(**{**TINY_WAV2VEC2, **sizes}, num_feat_extract_layers=3)
+    )
     model.config.save_pretrained(folder)
     torch.save(model.state_dict(), folder / "pytorch_model.bin")
     (folder / "preprocessor_config.json").write_text(
@@ -55,7 +60,9 @@ def music2vec_folder(folder: Path) -> Path:
     return folder
 
 
-def mert_folder(folder: Path, deepnorm: bool = False, stable: bool = False):
+def mert_folder(
+    folder: Path, deepnorm: bool = False, stable: bool = False, layers: int = 2, **sizes
+):
     """Files as in m-a-p/MERT-v1-*: MERT's config keys and HuBERT parameter names."""
     import torch
     from transformers import HubertConfig, HubertModel
@@ -64,7 +71,7 @@ def mert_folder(folder: Path, deepnorm: bool = False, stable: bool = False):
     torch.manual_seed(1)
     hubert = HubertModel(
         HubertConfig(
-            **TINY_WAV2VEC2,
+            **{**TINY_WAV2VEC2, "num_hidden_layers": layers, **sizes},
             num_feat_extract_layers=3,
             do_stable_layer_norm=stable,
             feat_proj_layer_norm=True,
@@ -112,7 +119,7 @@ MUSICFM_PUBLISHED = [
 ]
 
 
-def musicfm_folder(folder: Path):
+def musicfm_folder(folder: Path, depth: int = 2):
     """pretrained_msd.pt ({'state_dict': model.-prefixed weights}) and msd_stats.json, tiny widths."""
     import torch
 
@@ -120,7 +127,7 @@ def musicfm_folder(folder: Path):
 
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
-    net = musicfm._network(conv_dim=8, encoder_dim=32, depth=2, ffn=64)
+    net = musicfm._network(conv_dim=8, encoder_dim=32, depth=depth, ffn=64)
     for m in net.modules():  # give batch norms non-trivial statistics
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.uniform_(-0.5, 0.5)

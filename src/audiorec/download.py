@@ -5,9 +5,12 @@ One file at a time, ``fetch`` keeps the partial download beside the target
 after a dropped connection; it retries timeouts, dropped connections, 429 and
 5xx answers with exponential backoff (honouring ``Retry-After``), refuses at
 once on other 4xx answers, checks the size and MD5 the source publishes, and
-only then renames the file into place. A file that fails its checksum is
-deleted and fetched again, and never used. A target that is already there
-with the right size and checksum is not downloaded again.
+only then renames the file into place. A file that fails its size or
+checksum is deleted and the job fails at once, naming both values (a second
+download from the same source would give the same file). A target that is
+already there with the right size and checksum is not downloaded again. The
+log says "verified" only when a size or checksum was checked, and says so
+plainly when none was known.
 
 Written on requests rather than pooch: pooch verifies hashes and writes
 atomically, but restarts a multi-GB file from zero after a dropped
@@ -37,6 +40,11 @@ class DownloadError(RuntimeError):
 class Expected:
     size: int | None = None
     md5: str | None = None
+
+    def checks(self) -> str | None:
+        """What a file is checked against ("size and MD5"), or None when nothing is known."""
+        known = [k for k, v in (("size", self.size), ("MD5", self.md5)) if v]
+        return " and ".join(known) or None
 
 
 def md5_of(path: str | Path) -> str:
@@ -107,8 +115,12 @@ def fetch(
     import requests
 
     dest, expected = Path(dest), expected or Expected()
+    checks = expected.checks()
     if dest.exists() and verified(dest, expected) is None:
-        log.info("%s: present and verified, not downloaded", dest)
+        if checks:
+            log.info("%s: present, %s verified; not downloaded", dest, checks)
+        else:
+            log.warning("%s: present; no size or checksum known, so not verified", dest)
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
@@ -159,12 +171,14 @@ def fetch(
             problem = _Problem(f"{type(err).__name__}: {err}")
             continue
         why = verified(part, expected)
-        if why is not None:
+        if why is not None:  # the source serves another file: downloading again cannot help
             part.unlink()
-            problem = _Problem(f"downloaded file fails its check ({why})")
-            continue
+            raise DownloadError(f"{url}: the downloaded file fails its check: {why}; not used")
         os.replace(part, dest)
-        log.info("%s: downloaded and verified", dest)
+        if checks:
+            log.info("%s: downloaded, %s verified", dest, checks)
+        else:
+            log.warning("%s: downloaded; no size or checksum known, so NOT verified", dest)
         return dest
     raise DownloadError(f"{url}: gave up after {retries + 1} attempts: {problem}")
 

@@ -15,4 +15,5 @@ aggregate.run(
     report=to_plain(snakemake.params.report),
     sweep_paths=list(snakemake.input.sweeps),
     train_records=list(snakemake.input.train_records),
+    used_layers=to_plain(snakemake.params.used_layers),
 )

@@ -55,6 +55,13 @@ class Recommender(ABC):
         """Whether a run of this variant reads no backbone (then it runs once, under ``none``)."""
         return not cls.uses_content
 
+    @classmethod
+    def scores_cold(cls, variant: str, params: dict) -> bool:
+        """Whether its scores of tracks nobody heard in train mean anything: a model that
+        reads content does; one that learns from listening only (popularity, ELSA, a learnt
+        table) gives them no information, and its cold block is shown as such."""
+        return cls.uses_content
+
     @abstractmethod
     def fit(
         self,
@@ -71,6 +78,10 @@ class Recommender(ABC):
     def info(self) -> dict:
         """Facts about the fitted model for the run's record (epochs, losses...)."""
         return {}
+
+    def item_table_change(self) -> float | None:
+        """How far training moved the item vectors (see TrainedRecommender); None here."""
+        return None
 
     def save(self, path: str | Path) -> None:
         """The fitted model, so that a separate job can score with it (``load``)."""

@@ -42,6 +42,10 @@ class Bimodal(TrainedRecommender):
     def content_free(cls, variant: str, params: dict) -> bool:
         return False
 
+    @classmethod
+    def scores_cold(cls, variant: str, params: dict) -> bool:
+        return True  # every variant maps content vectors (random ones for the control)
+
     def fit(self, data, item_vectors=None, available=None):
         import torch
 

@@ -24,6 +24,10 @@ class Hybrid(LinearAutoencoder):
     def content_free(cls, variant: str, params: dict) -> bool:
         return False  # random: Gaussian content vectors of the backbone's width (a control)
 
+    @classmethod
+    def scores_cold(cls, variant: str, params: dict) -> bool:
+        return True  # every variant maps content vectors (random ones for the control)
+
     def build(self, data, item_vectors, available):
         import torch
 

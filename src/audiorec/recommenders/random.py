@@ -8,6 +8,10 @@ from audiorec.recommenders.base import Recommender
 class RandomRanking(Recommender):
     SCORING_STATE = ("_n_items",)
 
+    @classmethod
+    def scores_cold(cls, variant: str, params: dict) -> bool:
+        return True  # chance, the reference every block is tested against
+
     def fit(self, data, item_vectors=None, available=None):
         self._n_items = data.n_items
         self.loaded()

@@ -39,8 +39,16 @@ class TrainedRecommender(Recommender):
 
     @classmethod
     def content_free(cls, variant: str, params: dict) -> bool:
-        """A ``random`` table of its own width (``random_dim``) needs nothing of a backbone."""
+        """A model that reads no audio (ELSA), or a ``random`` table of its own width
+        (``random_dim``), needs nothing of a backbone."""
+        if not cls.uses_content:
+            return True
         return variant == "random" and bool(params.get("random_dim"))
+
+    @classmethod
+    def scores_cold(cls, variant: str, params: dict) -> bool:
+        """A learnt table (``random``) never trains the rows of cold tracks."""
+        return cls.uses_content and variant != "random"
 
     def item_table(
         self, vectors: np.ndarray | None, available: np.ndarray | None, init_std: float
@@ -61,7 +69,26 @@ class TrainedRecommender(Recommender):
             if available is not None and not available.all():
                 spread = table[available].std() if available.any() else init_std
                 table[~available] = gen.normal(0.0, spread, ((~available).sum(), table.shape[1]))
-        return torch.as_tensor(table, dtype=torch.float32), TRAINABLE[self.variant]
+        table = torch.as_tensor(table, dtype=torch.float32)
+        # kept to measure how far training moved a trainable table (item_table_change)
+        self._item_table_start = table.clone() if TRAINABLE[self.variant] else None
+        return table, TRAINABLE[self.variant]
+
+    def item_table_change(self) -> float | None:
+        """Mean over items of |after - before| / |before| of the item table (0 when frozen):
+        whether fine-tuning moved the vectors at all. None for a model without one."""
+        import torch
+
+        items = getattr(getattr(self, "net", None), "items", None)
+        if items is None:
+            return None
+        start = getattr(self, "_item_table_start", None)
+        if start is None:
+            return 0.0
+        after = items.detach().float().cpu()
+        with torch.no_grad():
+            moved = (after - start).norm(dim=1) / start.norm(dim=1).clamp_min(1e-12)
+        return float(moved.mean())
 
     def run_identity(self, data, vectors: np.ndarray | None, available: np.ndarray | None) -> dict:
         """Digests of what a training run depends on besides its settings (see ``training.train``)."""

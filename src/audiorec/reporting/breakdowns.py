@@ -141,10 +141,16 @@ def hot_vs_cold(summary: pd.DataFrame, measure: str) -> pd.DataFrame:
 
 
 def sweep_curve(
-    sweeps: pd.DataFrame, main: pd.DataFrame, kind: str, metrics, confidence: float
+    sweeps: pd.DataFrame,
+    main: pd.DataFrame,
+    kind: str,
+    metrics,
+    confidence: float,
+    used_layers: dict | None = None,
 ) -> pd.DataFrame:
     """Metric per sweep value (``kind``: size or layer) and run; for sizes, the main
-    run is the 100 % point."""
+    run is the 100 % point. For layers, ``used_layers`` (backbone -> its ``use_layer``,
+    the layer the main runs use) fills the column ``use_layer``."""
     frames = []
     if len(sweeps):
         parsed = sweeps["sweep"].map(parse_sweep)
@@ -167,7 +173,13 @@ def sweep_curve(
                     group = [(str(value), np.ones(len(pu), bool))]
                     for r in _rows(pu, key, block, m, group, confidence):
                         rows.append({**r, "order": int(value), "value": int(value)})
-    return pd.DataFrame(rows, columns=[*COLUMNS, "value"])
+    table = pd.DataFrame(rows, columns=[*COLUMNS, "value"])
+    if kind == "layer":
+        used = used_layers or {}
+        table["use_layer"] = table["backbone"].map(
+            lambda b: used.get(b) if used.get(b) is not None else "last"
+        )
+    return table
 
 
 def markdown(table: pd.DataFrame, title: str, note: str, group_name: str) -> str:
@@ -178,7 +190,8 @@ def markdown(table: pd.DataFrame, title: str, note: str, group_name: str) -> str
     for (block, metric), g in table.groupby(["block", "metric"], sort=False):
         groups = g.sort_values("order")["group"].drop_duplicates().tolist()
         out += [f"## {metric}" + (f", {block} block" if block not in (None, "test") else ""), ""]
-        header = ["run", *[f"{group_name} {x}" for x in groups]]
+        chosen = "use_layer" in g  # a layer sweep: the layer the main runs use, per run
+        header = ["run", *(["use_layer"] if chosen else []), *[f"{group_name} {x}" for x in groups]]
         out.append("| " + " | ".join(header) + " |")
         out.append("|" + "|".join("---" for _ in header) + "|")
         for run, gr in g.groupby("run", sort=True):
@@ -192,6 +205,7 @@ def markdown(table: pd.DataFrame, title: str, note: str, group_name: str) -> str
                 half = (r["high"] - r["low"]) / 2
                 text = f"{r['mean']:.4f}" + ("" if pd.isna(half) else f" ± {half:.4f}")
                 cells.append(f"{text} ({int(r['users'])})")
-            out.append("| " + " | ".join([run, *cells]) + " |")
+            used = [str(gr["use_layer"].iloc[0])] if chosen else []
+            out.append("| " + " | ".join([run, *used, *cells]) + " |")
         out.append("")
     return "\n".join(out)

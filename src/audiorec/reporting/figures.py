@@ -8,7 +8,6 @@ Student-t intervals.
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import numpy as np
@@ -33,15 +32,9 @@ def _plt():
 
 
 def style_of(names) -> dict[str, dict]:
-    """A fixed colour, marker and hatch per name, in sorted order."""
-    out = {}
-    for i, n in enumerate(sorted(set(names))):
-        out[n] = {
-            "color": OKABE_ITO[i % len(OKABE_ITO)],
-            "marker": MARKERS[i % len(MARKERS)],
-            "hatch": HATCHES[(i // len(OKABE_ITO)) % len(HATCHES)],
-        }
-    return out
+    """A style per name, in sorted order: a colour no other name in the figure has."""
+    names = sorted(set(names))
+    return dict(zip(names, _cycle(len(names)), strict=True))
 
 
 def save(fig, path: str | Path, data: pd.DataFrame) -> None:
@@ -55,6 +48,18 @@ def save(fig, path: str | Path, data: pd.DataFrame) -> None:
 
 def _block_title(block) -> str:
     return BLOCK_TITLES.get(block, "" if block in (None, "test") else str(block)).split(":")[0]
+
+
+BOUNDED = {"HitRate", "Recall", "NDCG", "MRR", "Precision", "Coverage", "Gini"}
+
+
+def error_bars(mean, low, high, metric: str) -> np.ndarray:
+    """(2, n) distances to the interval's ends, the interval cut to [0, 1] for measures
+    that live there (a t interval of a HitRate near 1 can pass 1)."""
+    mean, low, high = (np.asarray(a, float) for a in (mean, low, high))
+    if metric.split("@")[0].split(":")[-1] in BOUNDED:
+        low, high = np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
+    return np.nan_to_num(np.vstack([mean - low, high - mean])).clip(min=0)
 
 
 def summary_bars(summary: pd.DataFrame, families, path: str | Path) -> None:
@@ -93,7 +98,7 @@ def summary_bars(summary: pd.DataFrame, families, path: str | Path) -> None:
                 ax.axis("off")
                 continue
             m = chosen[col]
-            err = np.nan_to_num(np.vstack([s[m] - s[f"{m} low"], s[f"{m} high"] - s[m]]))
+            err = error_bars(s[m], s[f"{m} low"], s[f"{m} high"], m)
             for yi, (_, r), e in zip(y, s.iterrows(), err.T, strict=True):
                 st = styles[r["backbone"]]
                 ax.barh(
@@ -140,30 +145,47 @@ def significance_heatmap(summary: pd.DataFrame, tests: pd.DataFrame, path: str |
     with np.errstate(divide="ignore", invalid="ignore"):
         t["relative_change"] = t["mean_diff"] / t["baseline_mean"]
     blocks = list(t["block"].drop_duplicates())
-    n_rows = t.groupby("block")["run"].nunique().max()
     n_cols = t.groupby("block")["metric"].nunique().max()
+    heights = [t.loc[t["block"] == b, "run"].nunique() for b in blocks]
+    label_inches = 0.065 * max(len(r) for r in t["run"]) + 0.3
     fig, axes = plt.subplots(
+        len(blocks),  # one block under another: each panel's run names sit beside it alone
         1,
-        len(blocks),
-        figsize=(len(blocks) * (1.0 * n_cols + 3.5), 0.9 + 0.32 * n_rows),
+        figsize=(label_inches + 0.75 * n_cols + 1.6, 0.9 * len(blocks) + 0.3 * sum(heights)),
         squeeze=False,
+        gridspec_kw={"height_ratios": heights},
     )
     limit = np.nanmax(np.abs(t["relative_change"].replace([np.inf, -np.inf], np.nan))) or 1.0
+    cmap = plt.get_cmap("PuOr")
     image = None
-    for ax, b in zip(axes[0], blocks, strict=True):
+    for ax, b in zip(axes[:, 0], blocks, strict=True):
         tb = t[t["block"] == b]
         grid = tb.pivot(index="run", columns="metric", values="relative_change")
         pv = tb.pivot(index="run", columns="metric", values="p_wilcoxon_holm")
         metrics = sorted(grid.columns, key=_metric_order)
         grid, pv = grid[metrics], pv[metrics]
-        image = ax.imshow(grid.to_numpy(float), cmap="PuOr", vmin=-limit, vmax=limit, aspect="auto")
+        values = grid.to_numpy(float)
+        image = ax.imshow(values, cmap=cmap, vmin=-limit, vmax=limit, aspect="auto")
         for (i, j), p in np.ndenumerate(pv.to_numpy(float)):
+            if np.isnan(p):
+                continue
             stars = "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
-            ax.text(j, i, f"{p:.2g}{stars}", ha="center", va="center", fontsize=6.5)
+            r, g, bl, _ = cmap(0.5 + 0.5 * np.nan_to_num(values[i, j]) / limit)
+            dark = 0.299 * r + 0.587 * g + 0.114 * bl < 0.5  # white text on dark cells
+            ax.text(
+                j,
+                i,
+                f"{p:.2g}{stars}",
+                ha="center",
+                va="center",
+                fontsize=6,
+                color="white" if dark else "black",
+            )
         ax.set_xticks(range(len(metrics)), metrics, rotation=45, ha="right", fontsize=7)
         ax.set_yticks(range(len(grid)), grid.index, fontsize=7)
         ax.set_title(_block_title(b) or "test", fontsize=9)
-    cbar = fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
+    fig.tight_layout()
+    cbar = fig.colorbar(image, ax=axes[:, 0].tolist(), shrink=0.8, pad=0.02)
     cbar.set_label("(run − baseline) / baseline")
     save(fig, path, t)
 
@@ -220,10 +242,16 @@ def training_curves(records: list[dict], folder: str | Path) -> pd.DataFrame:
 
 
 def grouped(
-    table: pd.DataFrame, path: str | Path, xlabel: str, title: str, kind: str = "line"
+    table: pd.DataFrame,
+    path: str | Path,
+    xlabel: str,
+    title: str,
+    kind: str = "line",
+    note: str | None = None,
 ) -> None:
     """A breakdown or sweep table (``breakdowns.COLUMNS``) as one panel per (block, metric):
-    groups on the x axis in their order, one series per run with its interval."""
+    groups on the x axis in their order, one series per run with its interval; `note`
+    printed under the panels."""
     plt = _plt()
     if table.empty:
         fig, ax = plt.subplots(figsize=(5, 1.2))
@@ -234,7 +262,7 @@ def grouped(
     panels = list(table.groupby(["block", "metric"], sort=False))
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels) + 2.5, 3.8), squeeze=False)
     runs = sorted(table["run"].unique())
-    styles = dict(zip(runs, _cycle(len(runs)), strict=True))
+    styles = style_of(runs)
     for ax, ((block, metric), g) in zip(axes[0], panels, strict=True):
         groups = g.sort_values("order")[["order", "group"]].drop_duplicates("group")
         xs = {grp: i for i, grp in enumerate(groups["group"])}
@@ -244,7 +272,7 @@ def grouped(
             if gr.empty:
                 continue
             x = np.array([xs[v] for v in gr["group"]], float)
-            err = np.nan_to_num(np.vstack([gr["mean"] - gr["low"], gr["high"] - gr["mean"]]))
+            err = error_bars(gr["mean"], gr["low"], gr["high"], metric)
             st = styles[run]
             if kind == "bar":
                 ax.bar(
@@ -279,21 +307,32 @@ def grouped(
         ax.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(1, 1), fontsize=7)
-    fig.tight_layout()
+    if note:
+        fig.text(0.01, 0.005, note, fontsize=7, ha="left", va="bottom", wrap=True)
+    fig.tight_layout(rect=(0, 0.06 if note else 0, 1, 1))
     save(fig, path, table)
 
 
+def colours(n: int) -> list:
+    """n colours, none repeated: Okabe-Ito's seven (colour-blind safe) up to seven runs,
+    else evenly spaced along a perceptually ordered map."""
+    if n <= len(OKABE_ITO):
+        return OKABE_ITO[:n]
+    import matplotlib
+
+    cmap = matplotlib.colormaps["turbo"]
+    return [matplotlib.colors.to_hex(cmap(0.05 + 0.9 * i / (n - 1))) for i in range(n)]
+
+
 def _cycle(n: int) -> list[dict]:
-    """n distinct (colour, marker, line style, hatch) combinations."""
-    combos = itertools.product(LINESTYLES, range(len(OKABE_ITO)))
-    out = []
-    for i, (ls, c) in zip(range(n), combos, strict=False):
-        out.append(
-            {
-                "color": OKABE_ITO[c],
-                "marker": MARKERS[i % len(MARKERS)],
-                "linestyle": ls,
-                "hatch": HATCHES[LINESTYLES.index(ls) % len(HATCHES)],
-            }
-        )
-    return out
+    """n runs' styles: a colour of their own each, and marker, line style and hatch cycling
+    so that neighbouring colours also differ in shape."""
+    return [
+        {
+            "color": colour,
+            "marker": MARKERS[i % len(MARKERS)],
+            "linestyle": LINESTYLES[i % len(LINESTYLES)],
+            "hatch": HATCHES[i % len(HATCHES)],
+        }
+        for i, colour in enumerate(colours(n))
+    ]

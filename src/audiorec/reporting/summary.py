@@ -43,6 +43,7 @@ def read_per_user(paths) -> pd.DataFrame:
         df["items_without_embedding"] = meta.get("items_without_embedding", 0)
         df["n_items"] = meta.get("n_items", 0)
         df["block"] = meta.get("block", meta.get("part", "test"))
+        df["scores_cold"] = meta.get("scores_cold", True)
         df["sweep"] = meta.get("sweep")
         frames.append(df)
     if not frames:
@@ -64,6 +65,9 @@ def read_catalogue(paths) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+CANNOT_SCORE_COLD = "n/a: cannot score cold items"
 
 
 def metric_names(df: pd.DataFrame) -> list[str]:
@@ -146,6 +150,11 @@ def _build_block(
         per_user = users[name]
         row.update(run=name, users=len(per_user), seeds=g["seed"].nunique())
         row["items_without_vector"], row["items"] = _fallbacks(g)
+        if "scores_cold" in g and not g["scores_cold"].all():
+            # its cold-track scores carry no information: no figures, no tests
+            row.update({m: np.nan for m in metrics}, note=CANNOT_SCORE_COLD, baseline=None)
+            rows.append(row)
+            continue
         seed_means = g.groupby("seed")[metrics].mean()
         for m in metrics:
             mean, low, high = t_interval(per_user[m].to_numpy(), confidence)
@@ -232,12 +241,33 @@ def direction(row: pd.Series, summary: pd.DataFrame, metric: str, alpha: float) 
     return 1 if row[metric] > base.iloc[0] else -1
 
 
+ITEM_CHANGE = "item table change"
+
+
+def with_item_change(summary: pd.DataFrame, records: list[dict]) -> pd.DataFrame:
+    """The column ITEM_CHANGE: how far training moved each run's item vectors (mean
+    relative change, averaged over seeds; 0 for a frozen table), from the train records."""
+    rows = [
+        {**{k: r[k] for k in KEYS}, ITEM_CHANGE: r["item_table_change"]}
+        for r in records
+        if r.get("item_table_change") is not None
+    ]
+    if not rows:
+        return summary
+    change = pd.DataFrame(rows).groupby(KEYS, as_index=False)[ITEM_CHANGE].mean()
+    return summary.merge(change, on=KEYS, how="left")
+
+
 def with_reported(summary: pd.DataFrame, reported: dict | None) -> pd.DataFrame:
     """Adds the column "<metric> reported" (published values; NaN for other rows)."""
     if not reported:
         return summary
     col = f"{reported['metric']} reported"
-    return summary.assign(**{col: summary["run"].map(reported["values"]).astype(float)})
+    values = summary["run"].map(reported["values"]).astype(float)
+    if "block" in summary:  # published for the test (the hot one), never for a cold block
+        blocks = reported.get("blocks", ["test", "hot"])
+        values = values.where(summary["block"].isin(blocks))
+    return summary.assign(**{col: values})
 
 
 def markdown(
@@ -265,10 +295,16 @@ def markdown(
     return "\n".join(out)
 
 
+def note_of(r: pd.Series) -> str | None:
+    """The row's reason for having no figures (a model that cannot score cold items)."""
+    note = r.get("note")
+    return note if isinstance(note, str) and note else None
+
+
 def _cell(r: pd.Series, m: str, mark: str = "") -> str:
     low, high = r.get(f"{m} low", np.nan), r.get(f"{m} high", np.nan)
     if pd.isna(r[m]):
-        return "–"
+        return note_of(r) or "–"
     if pd.isna(low) or pd.isna(high):
         return f"{r[m]:.4f}{mark}"
     return f"{r[m]:.4f} ± {(high - low) / 2:.4f}{mark}"
@@ -277,8 +313,10 @@ def _cell(r: pd.Series, m: str, mark: str = "") -> str:
 def _markdown(tables: Tables, alpha: float, confidence: float, title: str, tested, reported) -> str:
     s = with_reported(tables.summary, reported)
     metrics = measure_columns(s, tested)
-    shown = [c for c in s.columns if c.endswith(" reported")]
+    shown = [c for c in s.columns if c.endswith(" reported") and s[c].notna().any()]
+    moved = ITEM_CHANGE in s and s[ITEM_CHANGE].notna().any()
     header = ["backbone", "recommender", "variant", "users", "seeds", *metrics, *shown]
+    header += ["item vectors moved"] if moved else []
     rows = []
     ordered = s.sort_values(["recommender", "backbone", "variant"])
     for _, r in ordered.iterrows():
@@ -287,22 +325,31 @@ def _markdown(tables: Tables, alpha: float, confidence: float, title: str, teste
             d = direction(r, s, m, alpha)
             cells.append(_cell(r, m, {1: " ▲", -1: " ▼", 0: ""}[d]))
         cells += ["–" if pd.isna(r[c]) else f"{r[c]:.3f}" for c in shown]
+        if moved:
+            cells.append("–" if pd.isna(r[ITEM_CHANGE]) else f"{100 * r[ITEM_CHANGE]:.1f} %")
         rows.append(cells)
     out = [
         f"# {title}",
         "",
         f"Mean over users ± half-width of the {confidence:.0%} Student-t interval. "
         f"▲/▼: better/worse than the row's baseline, Wilcoxon signed-rank test over users, "
-        f"Holm-corrected across the table, p < {alpha}.",
+        f"Holm-corrected over every comparison of this table (this evaluation block), p < {alpha}.",
     ]
     if shown:
         out.append(f"Reported: {reported['source']}, as published; beside the rows, never tested.")
+    if moved:
+        out.append(
+            "Item vectors moved: mean over items of |after − before| / |before| of the item table "
+            "that training started from (0 % for a frozen table; a fine-tuned one that stays near "
+            "0 % was hardly fine-tuned)."
+        )
     out += ["", _table(header, rows), "", *_fallback_note(s), *_other_measures(ordered, tested)]
     out += [
         "## Paired tests against the baseline",
         "",
         "Δ is the mean per-user difference (run − baseline). p-values are two-sided and Holm-corrected "
-        "across every comparison in this table, separately for each test.",
+        "over every comparison of this evaluation block (each block is corrected on its own), "
+        "separately for each test.",
         "",
     ]
     t = tables.tests

@@ -21,6 +21,7 @@ from audiorec.reporting.summary import (
     blocks_of,
     direction,
     measure_columns,
+    note_of,
     with_reported,
 )
 
@@ -73,7 +74,7 @@ def summary_latex(
 def _summary_block(tables, block, alpha, confidence, title, tested, reported) -> str:
     s = with_reported(tables.summary, reported).sort_values(["recommender", "backbone", "variant"])
     metrics = measure_columns(s, tested)
-    shown = [c for c in s.columns if c.endswith(" reported")]
+    shown = [c for c in s.columns if c.endswith(" reported") and s[c].notna().any()]
     best = {m: _best(s, m) for m in metrics}
     lines = []
     previous = None
@@ -93,8 +94,8 @@ def _summary_block(tables, block, alpha, confidence, title, tested, reported) ->
         f"{tex(title)}{': ' + tex(where) if where else ''}. Mean over users $\\pm$ half-width of "
         f"the {confidence:.0%} Student-t interval".replace("%", r"\,\%")
         + "; bold: best within a recommender; $^{\\uparrow}$/$^{\\downarrow}$: significantly "
-        f"better/worse than the row's baseline (Wilcoxon signed-rank over users, Holm, "
-        f"$p<{alpha}$)."
+        f"better/worse than the row's baseline (Wilcoxon signed-rank over users, Holm over "
+        f"this table's comparisons, $p<{alpha}$)."
     )
     if shown:
         caption += f" Reported: {tex(reported['source'])}, not tested."
@@ -104,7 +105,7 @@ def _summary_block(tables, block, alpha, confidence, title, tested, reported) ->
 
 def _tex_cell(r: pd.Series, m: str, best: bool, d: int) -> str:
     if pd.isna(r[m]):
-        return "--"
+        return tex(note_of(r) or "--") if note_of(r) else "--"
     value = f"{r[m]:.4f}"
     if best:
         value = f"\\textbf{{{value}}}"
@@ -150,8 +151,17 @@ def wide_markdown(table: pd.DataFrame, metric: str, title: str) -> str:
     return f"## {title}: {metric}\n\n" + "\n".join(lines) + "\n"
 
 
+WIDE_BELOW = 7  # columns a one-column table holds; a wider one spans the page, scaled to it
+
+
 def wide_latex(table: pd.DataFrame, metric: str, title: str, block: str | None) -> str:
-    best = {c: table[c].max() for c in table.columns if not c.endswith(" reported")}
+    """The study's layout in LaTeX; bold marks the best of a column only where it has more
+    than one value to be best among."""
+    best = {
+        c: table[c].max()
+        for c in table.columns
+        if not c.endswith(" reported") and table[c].notna().sum() > 1
+    }
     lines = []
     for backbone, row in table.iterrows():
         cells = []
@@ -164,26 +174,36 @@ def wide_latex(table: pd.DataFrame, metric: str, title: str, block: str | None) 
     header = ["Backbone", *[tex(c) for c in table.columns]]
     caption = f"{tex(title)}: {tex(metric)}, mean over users; bold: best per column."
     label = f"tab:audiorec-wide-{block or 'test'}"
-    return _booktabs(caption, label, "l" + "r" * len(table.columns), header, lines)
+    wide = len(table.columns) >= WIDE_BELOW
+    return _booktabs(caption, label, "l" + "r" * len(table.columns), header, lines, wide=wide)
 
 
-def _booktabs(caption: str, label: str, columns: str, header: list[str], lines: list[str]) -> str:
-    """A LaTeX table environment with a booktabs tabular: header, rule, rows."""
+def _booktabs(
+    caption: str, label: str, columns: str, header: list[str], lines: list[str], wide=False
+) -> str:
+    """A LaTeX table environment with a booktabs tabular: header, rule, rows. `wide`: a
+    ``table*`` across the page, the tabular scaled to its width (needs graphicx)."""
+    env = "table*" if wide else "table"
+    tabular = [
+        r"\begin{tabular}{" + columns + "}",
+        r"\toprule",
+        " & ".join(header) + r" \\",
+        r"\midrule",
+        *lines,
+        r"\bottomrule",
+        r"\end{tabular}",
+    ]
+    if wide:
+        tabular = [r"\resizebox{\textwidth}{!}{%", *tabular, "}"]
     return "\n".join(
         [
-            r"\begin{table}[t]",
+            f"\\begin{{{env}}}[t]",
             r"\centering",
             r"\small",
             f"\\caption{{{caption}}}",
             f"\\label{{{label}}}",
-            r"\begin{tabular}{" + columns + "}",
-            r"\toprule",
-            " & ".join(header) + r" \\",
-            r"\midrule",
-            *lines,
-            r"\bottomrule",
-            r"\end{tabular}",
-            r"\end{table}",
+            *tabular,
+            f"\\end{{{env}}}",
             "",
         ]
     )

@@ -45,7 +45,7 @@ class GlobalTimeSplitter:
         self.test_date = pd.Timestamp(test_date)
         self.ties = check_ties(ties)
         self.start_date = pd.Timestamp(start_date) if start_date else None
-        self.end_date = pd.Timestamp(end_date) if end_date else None
+        self.end_date = pd.Timestamp(end_date) if end_date else pd.Timestamp.now().floor("s")
         self.val_fraction = val_fraction
         self.seed = seed
         self.user_col, self.item_col, self.time_col = user_col, item_col, time_col
@@ -56,8 +56,10 @@ class GlobalTimeSplitter:
         keep = np.ones(len(events), dtype=bool)
         if self.start_date is not None:
             keep &= (times >= self.start_date).to_numpy()
-        if self.end_date is not None:
-            keep &= (times < self.end_date).to_numpy()
+        keep &= (times < self.end_date).to_numpy()  # without an end date: now
+        late = int((times >= self.end_date).sum())
+        if late:
+            log.warning("dropped %d events at or after %s (in the future)", late, self.end_date)
         events = events[keep]
         before = (events[t] < self.test_date).to_numpy()
 

@@ -62,6 +62,12 @@ def _path(value) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def end_of(end_date):
+    """The split's end: `end_date`, or without one the moment the split runs, so that a
+    timestamp in the future (a clock error) is dropped and counted, not made a test pair."""
+    return pd.Timestamp(end_date) if end_date else pd.Timestamp.now().floor("s")
+
+
 def global_time_split(
     log_path: str,
     catalogue_path: str | None,
@@ -131,6 +137,7 @@ def _split(
     `threads` bound DuckDB; `unknown_tracks` (drop or error) says what happens to events
     of tracks outside the catalogue."""
     start_date, test_date, end_date = dates
+    end_date = end_of(end_date)
     check_ties(ties)
     frames: dict[str, pd.DataFrame] = {}
     with tempfile.TemporaryDirectory(prefix="audiorec-split-") as tmp:
@@ -241,10 +248,17 @@ def _dictionaries(con, log_path) -> None:
 
 
 def _events(con, log_path, catalogue_path, start_date, end_date, unknown_tracks, ties) -> dict:
-    """The view `events`: in-range events of catalogue tracks; counts of what was read."""
+    """The view `events`: in-range events of catalogue tracks; counts of what was read,
+    and of the events before the start and at or after the end that were dropped."""
     where = [f"timestamp < {_literal(end_date)}"] if end_date else []
     if start_date:
         where.append(f"timestamp >= {_literal(start_date)}")
+    early = f"timestamp < {_literal(start_date)}" if start_date else "false"
+    late = f"timestamp >= {_literal(end_date)}" if end_date else "false"
+    out_of_window = con.execute(
+        f"SELECT count(*) FILTER (WHERE {early}), count(*) FILTER (WHERE {late}) "
+        f"FROM read_parquet({_path(log_path)})"
+    ).fetchone()
     # a pair's first row in the file, for ties: file (Parquet rows are the file's rows)
     row = ", file_row_number AS r" if ties == "file" else ""
     numbered = ", file_row_number = true" if ties == "file" else ""
@@ -254,6 +268,7 @@ def _events(con, log_path, catalogue_path, start_date, end_date, unknown_tracks,
         f"{'WHERE ' + ' AND '.join(where) if where else ''}"
     )
     counts = {"events": con.execute("SELECT count(*) FROM ranged").fetchone()[0]}
+    counts.update(before_start=out_of_window[0], after_end=out_of_window[1])
     if not catalogue_path:
         counts.update(unknown_events=0, unknown_tracks=0)
         con.execute("CREATE TEMP VIEW events AS SELECT * FROM ranged")

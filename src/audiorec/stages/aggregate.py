@@ -40,6 +40,7 @@ def run(
     report: dict | None = None,
     sweep_paths: list[str] | None = None,
     train_records: list[str] | None = None,
+    used_layers: dict | None = None,
 ) -> summary.Tables:
     report = report or {"metric": "HitRate", "activity_quantiles": [0.25, 0.5, 0.75]}
     tested = tuple(significance.get("metrics", summary.TESTED))
@@ -55,6 +56,8 @@ def run(
         tested=tested,
         catalogue=summary.read_catalogue(per_user_paths),
     )
+    records = _records(train_records or [])
+    result = summary.Tables(summary.with_item_change(result.summary, records), result.tests)
     s = summary.with_reported(result.summary, reported)
     s.to_csv(outputs["csv"], index=False)
     result.tests.to_csv(outputs["tests"], index=False)
@@ -104,8 +107,9 @@ def run(
             "Each run's hot and cold block (the cold block ranks the cold items only).",
             None,
             kind="bar",
+            facet_groups=True,
         )
-    history = figures.training_curves(_records(train_records or []), outputs["training_curves"])
+    history = figures.training_curves(records, outputs["training_curves"])
     history.to_csv(outputs["training_history"], index=False)
 
     sweeps = summary.read_per_user(sweep_paths) if sweep_paths else long.iloc[0:0]
@@ -113,7 +117,7 @@ def run(
     for kind, key in (("size", "training_size"), ("layer", "layers")):
         if key not in outputs:
             continue
-        curve = breakdowns.sweep_curve(sweeps, main, kind, focus, confidence)
+        curve = breakdowns.sweep_curve(sweeps, main, kind, focus, confidence, used_layers)
         _breakdown(
             curve,
             outputs,
@@ -153,14 +157,31 @@ AXES = {  # key: (column prefix in the Markdown table, the figure's x label)
 }
 
 
-def _breakdown(table, outputs, key, title, note, chosen, kind="line") -> None:
+DIFFERENT_CANDIDATES = (
+    "The hot block ranks every item but the cold ones, the cold block the cold items only: "
+    "each has its own axis; compare runs within a panel, not the panels."
+)
+
+
+def _breakdown(table, outputs, key, title, note, chosen, kind="line", facet_groups=False) -> None:
+    """The table as CSV and Markdown and its figure; `facet_groups` gives each group its own
+    panel and axis (groups that rank different candidate sets)."""
     prefix, xlabel = AXES[key]
     table.to_csv(outputs[key], index=False)
     _write_markdown(
         outputs, f"{key}_markdown", breakdowns.markdown(table, title, note, prefix), title
     )
     shown = table if chosen is None else table[table["metric"].isin(chosen)]
-    figures.grouped(shown, outputs[f"{key}_figure"], xlabel, title, kind=kind)
+    if facet_groups:
+        shown = shown.assign(block=shown["group"])
+    figures.grouped(
+        shown,
+        outputs[f"{key}_figure"],
+        xlabel,
+        title,
+        kind=kind,
+        note=DIFFERENT_CANDIDATES if facet_groups else None,
+    )
 
 
 def _wide_tables(result: summary.Tables, report: dict, title: str, outputs: dict) -> None:

@@ -49,6 +49,10 @@ def run(
         in_range = {"users": -1, "items": -1, "plays": counts["events"]}
         unknown = {"events": counts["unknown_events"], "tracks": counts["unknown_tracks"]}
         stats = pd.DataFrame([{"part": k, **v} for k, v in counts["sizes"].items()])
+        window = {"before_start": counts["before_start"], "after_end": counts["after_end"]}
+        for side, n in window.items():
+            if n:
+                log.warning("dropped %d events %s", n, side.replace("_", " the "))
     else:
         events = log_parquet.read(log_path)
         catalogue = pd.read_parquet(catalogue_path, columns=["track_id"])["track_id"]
@@ -62,9 +66,14 @@ def run(
         for name, df in result.parts().items():
             df.to_parquet(outputs[name], index=False)
         stats = splits.split_stats(result)
+        window = None
     extra = pd.DataFrame(
         [
             {"part": "log_in_range", "pairs": -1, **in_range},
+            *[
+                {"part": f"{side}_dropped", "users": -1, "items": -1, "pairs": -1, "plays": n}
+                for side, n in (window or {}).items()
+            ],
             {
                 "part": "unknown_tracks_dropped",
                 "users": -1,

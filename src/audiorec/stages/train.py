@@ -79,6 +79,7 @@ def run(
         **{k: v for k, v in facts.items() if k != "embedding_meta"},
         "embedding": facts.get("embedding_meta", {}),
         "model": model.info(),
+        "item_table_change": model.item_table_change(),
     }
     with open(outputs["info"], "w") as fh:
         json.dump(record, fh, indent=2, default=str)

@@ -1,0 +1,124 @@
+"""Every preset runs to its report on a miniature of its data (tests/miniature.py).
+
+Each test runs the README's command, ``snakemake --profile profiles/local
+--configfile <preset>`` and then ``--report``, with the preset pointed at a
+miniature Music4All-Onion folder and a local weights cache holding a tiny
+random-weight checkpoint of every backbone in its published format, offline.
+``paper`` and ``paper + corrected`` share one results folder, so the second
+run also shows that layering a preset re-runs nothing of the first. The
+journal preset needs MuQ's and MULE's own venvs: ``make test-envs`` builds
+them and then runs it; elsewhere it is skipped, saying so.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests import miniature
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+PAPER_BACKBONES = ["mfcc", "musicnn", "mert", "music2vec", "musicfm", "encodecmae", "jukebox"]
+
+
+@pytest.fixture(scope="module")
+def mini(tmp_path_factory):
+    root = tmp_path_factory.mktemp("miniature")
+    return root, miniature.onion_folder(root / "onion"), miniature.weights_cache(root)
+
+
+def snakemake(configfile: Path, workdir: Path, cache: Path, *args: str):
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
+    command += ["--profile", str(REPO / "profiles" / "local"), "--cores", "2"]
+    command += ["--directory", str(workdir), "--configfile", str(configfile), *args]
+    return subprocess.run(
+        command, capture_output=True, text=True, env=miniature.snakemake_env(cache), timeout=3000
+    )
+
+
+def run_to_report(configfile: Path, workdir: Path, cache: Path, results: Path) -> pd.DataFrame:
+    done = snakemake(configfile, workdir, cache)
+    assert done.returncode == 0, done.stderr[-5000:]
+    report = snakemake(configfile, workdir, cache, "--report", str(results / "report.html"))
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert (results / "report.html").stat().st_size > 10_000
+    for table in ("summary.md", "summary.csv", "summary.tex", "tests.csv"):
+        assert (results / "tables" / table).exists(), table
+    for figure in ("summary.png", "significance.png"):
+        assert (results / "figures" / figure).stat().st_size > 1000, figure
+    return pd.read_csv(results / "tables" / "summary.csv")
+
+
+def test_paper_then_paper_with_corrected(mini, tmp_path):
+    root, data, cache = mini
+    results = tmp_path / "results" / "paper"
+    work = tmp_path / "work"
+    paper = miniature.preset_config(["paper"], root, data, results)
+    summary = run_to_report(paper, work, cache, results)
+    for name in PAPER_BACKBONES:
+        embeddings = results / "embeddings" / f"{name}.parquet"
+        assert embeddings.exists(), name
+        assert pd.read_parquet(embeddings).shape[0] > 100, name
+    assert set(PAPER_BACKBONES) <= set(summary["backbone"])
+
+    both = miniature.preset_config(["paper", "corrected"], root, data, results)
+    planned = snakemake(both, work, cache, "--dry-run", "--quiet", "rules")
+    assert planned.returncode == 0, planned.stderr[-3000:]
+    corrected = ["mfcc_audio", "musicnn_mean", "music2vec_16k", "musicfm_msd", "mert_layers"]
+    for line in planned.stdout.splitlines():  # none of the paper's own runs again
+        for name in PAPER_BACKBONES:
+            assert f"/{name}/" not in line, line
+    summary = run_to_report(both, work, cache, results)
+    assert set(corrected) <= set(summary["backbone"])
+
+
+def test_onion_preset(mini, tmp_path):
+    root, data, cache = mini
+    results = tmp_path / "results"
+    summary = run_to_report(
+        miniature.preset_config(["onion"], root, data, results), tmp_path / "work", cache, results
+    )
+    assert len(summary) > 5
+
+
+def test_journal_preset_with_elsa(mini, tmp_path):
+    from audiorec import software
+
+    for env in ("muq", "mule"):
+        if not software.python_path(env).exists():
+            pytest.skip(
+                f"the journal's {env} backbone runs in .envs/{env}: make test-envs runs this"
+            )
+    root, data, _ = mini
+    cache = miniature.weights_cache(root, own_envs=True)
+    results = tmp_path / "results"
+    summary = run_to_report(
+        miniature.preset_config(["journal"], root, data, results), tmp_path / "work", cache, results
+    )
+    elsa = summary[summary["recommender"] == "elsa"]
+    assert len(elsa) and elsa.filter(like="HitRate").notna().all(axis=None)
+
+
+def test_demo_preset(tmp_path):
+    """config.yaml, the demo, with its generator's dataset shrunk."""
+    import yaml
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["results_dir"] = str(tmp_path / "results")
+    config["dataset"]["root"] = str(tmp_path / "data")
+    config["demo"].update(n_tracks=200, n_users=120, clip_seconds=2.0, n_styles=4)
+    for entry in config["recommenders"].values():
+        if "max_epochs" in entry.get("params", {}):
+            entry["params"]["max_epochs"] = 2
+    path = tmp_path / "demo.yaml"
+    path.write_text(yaml.safe_dump(config))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    summary = run_to_report(path, tmp_path / "work", tmp_path, tmp_path / "results")
+    assert {"musicnn", "mfcc"} <= set(summary["backbone"])
