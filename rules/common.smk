@@ -18,6 +18,8 @@ from audiorec.planning import (
     parse_sweep,
     runs,
     sweep_runs,
+    weights_jobs,
+    weights_key,
 )
 
 R = config["results_dir"]
@@ -31,6 +33,7 @@ DL = config["download"]
 DOWNLOADS = DL["files"]
 AUDIO_BACKBONES = audio_backbones(config)
 FILE_BACKBONES = [b for b in BACKBONES if b not in AUDIO_BACKBONES]
+WEIGHTS = weights_jobs(config)  # one fetch job per set of weights, however many entries share it
 
 
 def one_of(names):
@@ -63,6 +66,9 @@ def code(stage, plugin=None, script=None):
 
 def backbone_code(stage, script=None):
     return lambda w: code(stage, backbone_registry.module(BACKBONES[w.backbone]["type"]), script)
+
+def weights_code(w):
+    return code("fetch_weights", backbone_registry.module(WEIGHTS[w.weights]["type"]))
 
 def recommender_code(stage):
     return lambda w: code(stage, recommender_registry.module(RECOMMENDERS[w.recommender]["type"]))
@@ -148,7 +154,7 @@ def extract_inputs(w):
         "cache_failures": [f"{R}/audio/{rate}hz/shard{s}.failures.tsv" for s in shards],
     }
     if backbone_registry.get(BACKBONES[w.backbone]["type"]).needs_weights:
-        inputs["weights"] = f"{R}/weights/{w.backbone}.json"
+        inputs["weights"] = f"{R}/weights/{weights_key(BACKBONES[w.backbone])}.json"
     return inputs
 
 def merge_inputs(kind):

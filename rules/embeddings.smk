@@ -5,17 +5,20 @@
 
 
 rule fetch_weights:
-    """Download a backbone's weights once, on the host Snakemake runs on (it has network)."""
+    """Download a checkpoint's weights once, on the host Snakemake runs on (it has network);
+    every backbone entry that loads the same weights reads them."""
+    wildcard_constraints:
+        weights=one_of(WEIGHTS),
     output:
-        f"{R}/weights/{{backbone}}.json",
+        f"{R}/weights/{{weights}}.json",
     params:
-        spec=lambda w: {k: BACKBONES[w.backbone][k] for k in ("type", "params")},
-        code=backbone_code("fetch_weights"),
+        spec=lambda w: WEIGHTS[w.weights],
+        code=weights_code,
     localrule: True
     log:
-        f"{R}/logs/fetch_weights/{{backbone}}.log",
+        f"{R}/logs/fetch_weights/{{weights}}.log",
     conda:
-        lambda w: f"../envs/{BACKBONES[w.backbone]['type']}.yaml"
+        lambda w: f"../envs/{WEIGHTS[w.weights]['type']}.yaml"
     script:
         "../workflow/scripts/fetch_weights.py"
 

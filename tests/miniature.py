@@ -2,11 +2,15 @@
 
 - ``onion_folder``: the synthetic generator's dataset in Music4All-Onion's
   layout (``audios/*.mp3`` at 44.1 kHz, ``id_information.csv``, the log as
-  ``userid_trackid_timestamp.tsv.bz2``, ``id_mfcc_stats.tsv.bz2`` and
-  ``id_ivec256.tsv.bz2``), from January 2018 to March 2020, so that both the
-  2024 paper's split (test from 2020-02-20) and the journal's (one year
+  ``userid_trackid_timestamp.tsv.bz2``, MFCC statistics and i-vectors as
+  ``id_<feature>.tsv.bz2``), from January 2018 to March 2020, so that both
+  the 2024 paper's split (test from 2020-02-20) and the journal's (one year
   before 2019-02-01, one month after, with tracks released in that month)
   find data.
+- ``record``: Music4All-Onion's Zenodo record on a loopback server: its
+  public files and the API answer with their sizes and MD5s; ``dataset_root``
+  is a preset's dataset folder holding only what is not public (the audio,
+  ``id_information.csv``), so the presets' download rules fetch the rest.
 - ``weights_cache``: a Hugging Face cache (``HF_HOME``) in which every hub id
   the presets name holds a tiny random-weight checkpoint in its published
   format (MERT's config and weights, Music2Vec's, MusicFM's ``.pt`` and
@@ -23,6 +27,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import shutil
 import subprocess
@@ -34,6 +39,36 @@ from tests import tiny_backbones
 from tests.conftest import REPO
 
 REVISION = "0" * 40
+ONION_FEATURES = ("mfcc_stats", "ivec256", "ivec1024")
+PUBLIC = ["userid_trackid_timestamp.tsv.bz2", *(f"id_{f}.tsv.bz2" for f in ONION_FEATURES)]
+PRIVATE = ["audios", "id_information.csv"]  # Music4All's, shared on request
+
+
+def record(server, source: Path) -> dict:
+    """Serve `source`'s public files as Zenodo serves the record; the presets' download
+    settings that point at it."""
+    import hashlib
+
+    files = []
+    for name in PUBLIC:
+        data = (source / name).read_bytes()
+        server.files[f"/records/6609677/files/{name}"] = data
+        md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        files.append({"key": name, "size": len(data), "checksum": f"md5:{md5}"})
+    server.files["/api/records/6609677"] = json.dumps({"files": files}).encode()
+    return {
+        "url": f"{server.url}/records/6609677/files/{{name}}",
+        "record": f"{server.url}/api/records/6609677",
+    }
+
+
+def dataset_root(source: Path, folder: Path, audio: bool = True) -> Path:
+    """A preset's dataset folder: Music4All's private files linked from `source` (none without
+    `audio`); the public ones are left to the download rules."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in PRIVATE if audio else []:
+        (folder / name).symlink_to(source / name)
+    return folder
 
 
 def onion_folder(root: Path) -> Path:
@@ -56,7 +91,7 @@ def onion_folder(root: Path) -> Path:
         taste_concentration=0.5,
         exploration=0.2,
         log_compression="bz2",
-        feature_files=("mfcc_stats", "ivec256"),
+        feature_files=ONION_FEATURES,
         new_releases=0.12,
         release_after_months=13,
         seed=3,
@@ -192,13 +227,18 @@ def _merge(base: dict, extra: dict) -> dict:
     return out
 
 
-def preset_config(presets: list[str], root: Path, data: Path, results: Path) -> Path:
-    """The presets (later ones layered on earlier) on the miniature; returns the config file."""
+def preset_config(
+    presets: list[str], root: Path, data: Path, results: Path, download: dict | None = None
+) -> Path:
+    """The presets (later ones layered on earlier) on the miniature, their downloads from
+    `download` (``record``'s settings); returns the config file."""
     config: dict = {}
     for name in presets:
         config = _merge(config, yaml.safe_load((REPO / "presets" / f"{name}.yaml").read_text()))
     config["results_dir"] = str(results)
     config["dataset"]["root"] = str(data)
+    if download:
+        config.setdefault("download", {}).update(download)
     config.setdefault("audio", {})["n_shards"] = 1
     for entry in config.get("backbones", {}).values():
         if "device" in entry:

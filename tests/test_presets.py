@@ -22,6 +22,7 @@ import pytest
 
 from tests import miniature
 from tests.conftest import REPO
+from tests.http_server import FaultyServer
 
 pytestmark = pytest.mark.slow
 
@@ -30,8 +31,11 @@ PAPER_BACKBONES = ["mfcc", "musicnn", "mert", "music2vec", "musicfm", "encodecma
 
 @pytest.fixture(scope="module")
 def mini(tmp_path_factory):
+    """(root, the generated dataset, the weights cache, the record's download settings)."""
     root = tmp_path_factory.mktemp("miniature")
-    return root, miniature.onion_folder(root / "onion"), miniature.weights_cache(root)
+    source = miniature.onion_folder(root / "onion")
+    with FaultyServer() as server:
+        yield root, source, miniature.weights_cache(root), miniature.record(server, source)
 
 
 def snakemake(configfile: Path, workdir: Path, cache: Path, *args: str):
@@ -57,10 +61,11 @@ def run_to_report(configfile: Path, workdir: Path, cache: Path, results: Path) -
 
 
 def test_paper_then_paper_with_corrected(mini, tmp_path):
-    root, data, cache = mini
+    root, source, cache, download = mini
+    data = miniature.dataset_root(source, tmp_path / "data")
     results = tmp_path / "results" / "paper"
     work = tmp_path / "work"
-    paper = miniature.preset_config(["paper"], root, data, results)
+    paper = miniature.preset_config(["paper"], root, data, results, download)
     summary = run_to_report(paper, work, cache, results)
     for name in PAPER_BACKBONES:
         embeddings = results / "embeddings" / f"{name}.parquet"
@@ -68,7 +73,7 @@ def test_paper_then_paper_with_corrected(mini, tmp_path):
         assert pd.read_parquet(embeddings).shape[0] > 100, name
     assert set(PAPER_BACKBONES) <= set(summary["backbone"])
 
-    both = miniature.preset_config(["paper", "corrected"], root, data, results)
+    both = miniature.preset_config(["paper", "corrected"], root, data, results, download)
     planned = snakemake(both, work, cache, "--dry-run", "--quiet", "rules")
     assert planned.returncode == 0, planned.stderr[-3000:]
     corrected = ["mfcc_audio", "musicnn_mean", "music2vec_16k", "musicfm_msd", "mert_layers"]
@@ -80,12 +85,17 @@ def test_paper_then_paper_with_corrected(mini, tmp_path):
 
 
 def test_onion_preset(mini, tmp_path):
-    root, data, cache = mini
+    root, source, cache, download = mini
+    data = miniature.dataset_root(source, tmp_path / "data", audio=False)
     results = tmp_path / "results"
-    summary = run_to_report(
-        miniature.preset_config(["onion"], root, data, results), tmp_path / "work", cache, results
-    )
-    assert len(summary) > 5
+    config = miniature.preset_config(["onion"], root, data, results, download)
+    summary = run_to_report(config, tmp_path / "work", cache, results)
+    assert {"onion_mfcc", "onion_ivec256", "onion_ivec1024"} <= set(summary["backbone"])
+    for name in miniature.PUBLIC:  # fetched from the record and checked against it
+        assert (data / name).read_bytes() == (source / name).read_bytes()
+    for name in miniature.PUBLIC:  # the record's own API answer is what the files are checked by
+        log = (results / "logs" / "download" / f"{name}.log").read_text()
+        assert "size and MD5 verified" in log and "NOT verified" not in log, name
 
 
 def test_journal_preset_with_elsa(mini, tmp_path):
@@ -96,12 +106,12 @@ def test_journal_preset_with_elsa(mini, tmp_path):
             pytest.skip(
                 f"the journal's {env} backbone runs in .envs/{env}: make test-envs runs this"
             )
-    root, data, _ = mini
+    root, source, _, download = mini
     cache = miniature.weights_cache(root, own_envs=True)
+    data = miniature.dataset_root(source, tmp_path / "data")
     results = tmp_path / "results"
-    summary = run_to_report(
-        miniature.preset_config(["journal"], root, data, results), tmp_path / "work", cache, results
-    )
+    config = miniature.preset_config(["journal"], root, data, results, download)
+    summary = run_to_report(config, tmp_path / "work", cache, results)
     elsa = summary[summary["recommender"] == "elsa"]
     assert len(elsa) and elsa.filter(like="HitRate").notna().all(axis=None)
 

@@ -242,6 +242,10 @@ def test_a_model_that_cannot_score_cold_items_is_shown_so(long):
     assert summary.CANNOT_SCORE_COLD in line and "▲" not in line and "▼" not in line
     tex = tables.summary_latex(result, 0.05, 0.95, "R")
     assert "n/a: cannot score cold items" in tex
+    # against such a baseline nothing is tested in the cold block (nor marked)
+    against = summary.build(both, baseline="none/random/none", overrides={"knn": "none/popularity/none"})
+    knn = against.tests[against.tests["run"].str.contains("/knn/")]
+    assert set(knn["block"]) == {"hot"}
 
 
 def test_which_models_can_score_cold_items():

@@ -407,3 +407,26 @@ def test_each_env_file_lists_what_its_jobs_import(finished):
             ("resample", "split", "catalogue", "merge", "aggregate", "convert_log")
         )
     )
+
+
+def test_one_fetch_job_per_checkpoint_however_many_entries_load_it(tmp_path):
+    """paper + corrected: mert and mert_layers load MERT-v1-330M, musicnn and musicnn_mean
+    MSD_musicnn; changing a layer re-fetches nothing."""
+    from snakemake.utils import update_config
+
+    from audiorec.config import validate_config
+    from audiorec.planning import weights_jobs, weights_key
+
+    cfg = yaml.safe_load((REPO / "presets" / "paper.yaml").read_text())
+    update_config(cfg, yaml.safe_load((REPO / "presets" / "corrected.yaml").read_text()))
+    cfg = validate_config(cfg)
+    jobs = weights_jobs(cfg)
+    b = cfg["backbones"]
+    assert weights_key(b["mert"]) == weights_key(b["mert_layers"])
+    assert weights_key(b["musicnn"]) == weights_key(b["musicnn_mean"])
+    assert weights_key(b["musicfm"]) != weights_key(b["musicfm_msd"])  # fma vs msd files
+    loading = [n for n in b if n not in ("mfcc", "mfcc_audio")]
+    assert len(jobs) == len({weights_key(b[n]) for n in loading}) < len(loading)
+    other = copy.deepcopy(b["mert"])
+    other["params"]["layer"] = 3
+    assert weights_key(other) == weights_key(b["mert"])

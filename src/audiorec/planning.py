@@ -53,6 +53,34 @@ def run_names(cfg: dict) -> list[str]:
     return sorted({r.name for r in runs(cfg)})
 
 
+def weights_spec(spec: dict) -> dict:
+    """What of a backbone entry decides its weights: its type and the WEIGHT_PARAMS given."""
+    cls = backbones.get(spec["type"])
+    params = spec.get("params", {})
+    keys = cls.WEIGHT_PARAMS or tuple(params)
+    return {"type": spec["type"], "params": {k: params[k] for k in keys if k in params}}
+
+
+def weights_key(spec: dict) -> str:
+    """One name per set of weights: entries with the same checkpoint share one fetch job."""
+    import hashlib
+    import json
+
+    chosen = weights_spec(spec)
+    text = json.dumps(chosen["params"], sort_keys=True, default=str)
+    return f"{chosen['type']}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+
+def weights_jobs(cfg: dict) -> dict[str, dict]:
+    """weights key -> the weights spec of the audio backbones that load weights."""
+    out = {}
+    for name in audio_backbones(cfg):
+        spec = cfg["backbones"][name]
+        if backbones.get(spec["type"]).needs_weights:
+            out.setdefault(weights_key(spec), weights_spec(spec))
+    return out
+
+
 def backbone_sample_rate(spec: dict) -> int:
     return int(backbones.get(spec["type"]).sample_rate_for(spec["params"]))
 

@@ -7,5 +7,5 @@ from audiorec.stages.common import setup_job
 
 setup_job(snakemake.log[0])
 fetch_weights.run(
-    snakemake.wildcards.backbone, to_plain(snakemake.params.spec), snakemake.output[0]
+    snakemake.wildcards.weights, to_plain(snakemake.params.spec), snakemake.output[0]
 )

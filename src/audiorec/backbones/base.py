@@ -33,6 +33,9 @@ class Backbone(ABC):
     needs_weights: ClassVar[bool] = True
     #: Whether it embeds audio; a backbone of precomputed vectors reads a file instead.
     needs_audio: ClassVar[bool] = True
+    #: The params that say which weights it loads: config entries that agree on them share
+    #: one ``fetch_weights`` job (empty: every param counts).
+    WEIGHT_PARAMS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: dict, device: str = "cpu", batch_size: int = 16):
         self.params = validate_against(copy.deepcopy(dict(params)), self.params_schema())

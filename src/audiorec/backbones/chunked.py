@@ -62,6 +62,8 @@ def chunk_params(sample_rate: int, chunk: float, clip: float | None, checkpoint:
 class ChunkedBackbone(Backbone):
     """Subclasses load the model and run it on a (B, samples) batch of chunks."""
 
+    WEIGHT_PARAMS = ("checkpoint", "revision")
+
     N_HIDDEN: ClassVar[str] = "num_hidden_layers"
 
     def __init__(self, params: dict, device: str = "cpu", batch_size: int = 16):

@@ -61,6 +61,7 @@ def _load(model, state: dict, path: Path) -> None:
 
 class Jukebox(Backbone):
     SAMPLE_RATE = 44100
+    WEIGHT_PARAMS = ("checkpoint_dir", "download")
     PARAMS = {
         "sample_rate": {"const": 44100, "default": 44100},
         "checkpoint_dir": {"type": "string", "default": "~/.cache/jukemirlib"},

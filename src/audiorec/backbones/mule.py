@@ -37,6 +37,7 @@ INSTALL = (
 class MULE(Backbone):
     SAMPLE_RATE = 44100
     uses_torch = False  # TensorFlow inside the package
+    WEIGHT_PARAMS = ("config",)
     PARAMS = {
         "sample_rate": {"const": 44100, "default": 44100},
         "config": {

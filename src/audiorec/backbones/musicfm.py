@@ -150,6 +150,7 @@ def _network(conv_dim: int, encoder_dim: int, depth: int, ffn: int):
 
 class MusicFMBackbone(ChunkedBackbone):
     SAMPLE_RATE = SR
+    WEIGHT_PARAMS = ("checkpoint", "revision", "variant")
     PARAMS = {
         **chunk_params(SR, 30.0, None, "minzwon/MusicFM"),
         "sample_rate": {"const": SR, "default": SR},

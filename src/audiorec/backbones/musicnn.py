@@ -332,6 +332,7 @@ def build(checkpoint: str, checkpoint_dir: str | None = None, cache_dir: str | N
 
 class MusiCNNBackbone(Backbone):
     SAMPLE_RATE = SR
+    WEIGHT_PARAMS = ("checkpoint", "checkpoint_dir")
     PARAMS = {
         "sample_rate": {"const": SR, "default": SR},
         "checkpoint": {"enum": list(CHECKPOINTS), "default": "MSD_musicnn"},
@@ -419,7 +420,13 @@ class MusiCNNBackbone(Backbone):
             overlap = int(
                 librosa.time_to_frames(p["overlap_seconds"], sr=SR, n_fft=N_FFT, hop_length=HOP)
             )
-        return patches(log_mel(waveform, p["stft_pad_mode"]), overlap, p["short_clips"])
+        if p["pooling"] == "first":
+            # only the first patch is kept: its 187 frames need the first 187 hops plus half
+            # a window (centred frames), so the rest of the clip is never transformed
+            waveform = waveform[: PATCH_FRAMES * HOP + N_FFT // 2]
+        mel = log_mel(waveform, p["stft_pad_mode"])
+        found = patches(mel, overlap, p["short_clips"])
+        return found[:1] if p["pooling"] == "first" else found
 
     def forward_patches(self, x: np.ndarray, frame_layers: bool = False) -> dict[str, np.ndarray]:
         """Every named output for (n, 187, 96) patches, `patch_batch` at a time."""

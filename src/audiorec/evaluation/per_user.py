@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from audiorec.data.interactions import IndexedSplit
 from audiorec.evaluation import beyond, segments
 from audiorec.evaluation.metrics import from_hits
-from audiorec.evaluation.ranking import Ranking, rank
+from audiorec.evaluation.ranking import Ranking, rank, takes_out
 from audiorec.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,18 @@ def evaluate(
             "%d evaluated users have no history; they get an uninformed ranking", int(empty.sum())
         )
     candidates = candidates_for(data, part)
+    if takes_out(model.score):  # one score buffer for every block
+
+        def score(block, out=None):
+            return model.score(block, history, out=out)
+
+    else:
+
+        def score(block):
+            return model.score(block, history)
+
     ranking = rank(
-        lambda block: model.score(block, history),
+        score,
         users,
         exclude=history.matrix,
         relevant=data.matrix(part),

@@ -65,8 +65,11 @@ class ContentKNN(Recommender):
             u = torch.nn.functional.normalize(u, dim=1)
         return u
 
-    def score(self, users, history):
-        s = self.user_vectors(users, history) @ self._items_t
+    def score(self, users, history, out=None):
+        """Cosine (or dot) scores of every item; `out`: a (len(users), n_items) buffer to fill."""
+        import torch
+
+        s = torch.matmul(self.user_vectors(users, history), self._items_t, out=out)
         s[:, self._blocked] = float("-inf")
         return s
 

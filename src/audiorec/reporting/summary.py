@@ -143,6 +143,11 @@ def _build_block(
     metrics = metric_names(long)
     compared = [m for m in metrics if family(m) in tested]
     users = _per_user_means(long, metrics)
+    unable = set()  # runs whose cold scores carry no information: no figures, no tests
+    if "scores_cold" in long:
+        for key, g in long.groupby(KEYS, sort=True):
+            if not g["scores_cold"].all():
+                unable.add(run_key(*key))
     rows, tests = [], []
     for key, g in long.groupby(KEYS, sort=True):
         row = dict(zip(KEYS, key, strict=True))
@@ -150,8 +155,7 @@ def _build_block(
         per_user = users[name]
         row.update(run=name, users=len(per_user), seeds=g["seed"].nunique())
         row["items_without_vector"], row["items"] = _fallbacks(g)
-        if "scores_cold" in g and not g["scores_cold"].all():
-            # its cold-track scores carry no information: no figures, no tests
+        if name in unable:
             row.update({m: np.nan for m in metrics}, note=CANNOT_SCORE_COLD, baseline=None)
             rows.append(row)
             continue
@@ -164,7 +168,9 @@ def _build_block(
             )
         base = baseline_for(row, baseline, overrides or {}, users)
         row["baseline"] = base
-        if base != name and base in users:
+        if base in unable:
+            log.warning("%s: its baseline %s cannot score cold items; no tests", name, base)
+        elif base != name and base in users:
             ref = users[base]
             common = per_user.index.intersection(ref.index)
             if len(common) < len(per_user) or len(common) < len(ref):
@@ -236,7 +242,7 @@ def direction(row: pd.Series, summary: pd.DataFrame, metric: str, alpha: float) 
     if pd.isna(p) or p >= alpha:
         return 0
     base = summary.loc[summary["run"] == row["baseline"], metric]
-    if base.empty:
+    if base.empty or pd.isna(base.iloc[0]):
         return 0
     return 1 if row[metric] > base.iloc[0] else -1
 
@@ -321,9 +327,9 @@ def _markdown(tables: Tables, alpha: float, confidence: float, title: str, teste
     ordered = s.sort_values(["recommender", "backbone", "variant"])
     for _, r in ordered.iterrows():
         cells = [r["backbone"], r["recommender"], r["variant"], str(r["users"]), str(r["seeds"])]
-        for m in metrics:
+        for i, m in enumerate(metrics):
             d = direction(r, s, m, alpha)
-            cells.append(_cell(r, m, {1: " ▲", -1: " ▼", 0: ""}[d]))
+            cells.append("–" if i and note_of(r) else _cell(r, m, {1: " ▲", -1: " ▼", 0: ""}[d]))
         cells += ["–" if pd.isna(r[c]) else f"{r[c]:.3f}" for c in shown]
         if moved:
             cells.append("–" if pd.isna(r[ITEM_CHANGE]) else f"{100 * r[ITEM_CHANGE]:.1f} %")

@@ -83,7 +83,10 @@ def _summary_block(tables, block, alpha, confidence, title, tested, reported) ->
             lines.append(r"\midrule")
         previous = r["recommender"]
         cells = [tex(r["backbone"]), tex(r["recommender"]), tex(r["variant"])]
-        for m in metrics:
+        for j, m in enumerate(metrics):
+            if j and note_of(r):
+                cells.append("--")  # the note stands in the first column
+                continue
             cells.append(_tex_cell(r, m, best[m][i], direction(r, s, m, alpha)))
         cells += ["--" if pd.isna(r[c]) else f"{r[c]:.3f}" for c in shown]
         lines.append(" & ".join(cells) + r" \\")
@@ -129,7 +132,12 @@ def wide(summary: pd.DataFrame, metric: str, reported: dict | None = None) -> pd
     s = with_reported(summary, reported)
     s = s.assign(column=s["recommender"] + " (" + s["variant"] + ")")
     table = s.pivot_table(index="backbone", columns="column", values=metric, sort=False)
-    order = list(dict.fromkeys(s.sort_values(["recommender", "variant"])["column"]))
+    # a run without figures in this block (it cannot score cold items) has no column
+    order = [
+        c
+        for c in dict.fromkeys(s.sort_values(["recommender", "variant"])["column"])
+        if c in table.columns
+    ]
     table = table[order]
     col = f"{reported['metric']} reported" if reported else None
     if col and reported["metric"] == metric:

@@ -62,7 +62,7 @@ def run(
             "type": spec["type"],
             "part": part,
             "block": "cold" if part == "cold" else "hot" if len(data.cold_items) else part,
-            "scores_cold": part != "cold" or cls.scores_cold(run["variant"], spec["params"]),
+            "scores_cold": part != "cold" or cls.scores_cold(run["variant"], model.params),
             "n_items": trained["n_items"],
             "items_without_embedding": trained.get("items_without_embedding", 0),
             "catalogue": catalogue,

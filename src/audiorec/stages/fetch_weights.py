@@ -17,10 +17,12 @@ log = logging.getLogger(__name__)
 
 
 def run(name: str, spec: dict, output: str) -> dict:
+    """Fetch what `spec` (a backbone type and the params that name its weights) loads;
+    `name` is the weights' key, shared by every backbone entry that loads them."""
     cls = backbones.get(spec["type"])
     files = cls.fetch_weights(spec["params"])
     manifest = {
-        "backbone": name,
+        "weights": name,
         "type": spec["type"],
         "files": [{"path": f, "bytes": Path(f).stat().st_size} for f in files],
     }
