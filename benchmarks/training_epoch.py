@@ -40,13 +40,20 @@ def world(users: int, items: int, history: int, seed: int = 0) -> Split:
     rows = {"train": [], "val": [], "test": []}
     for u in range(users):
         chosen = rng.choice(items, history + 10, replace=False)
-        for part, picked in (("train", chosen[:history]), ("val", chosen[history : history + 5]),
-                             ("test", chosen[history + 5 :])):
+        for part, picked in (
+            ("train", chosen[:history]),
+            ("val", chosen[history : history + 5]),
+            ("test", chosen[history + 5 :]),
+        ):
             offset = {"train": 0, "val": history, "test": history + 5}[part]
-            rows[part] += [(f"u{u:05d}", f"i{i:06d}", t0 + pd.Timedelta(minutes=offset + k))
-                           for k, i in enumerate(picked)]
-    frames = {p: pd.DataFrame(r, columns=["user_id", "track_id", "timestamp"]).assign(count=1)
-              for p, r in rows.items()}
+            rows[part] += [
+                (f"u{u:05d}", f"i{i:06d}", t0 + pd.Timedelta(minutes=offset + k))
+                for k, i in enumerate(picked)
+            ]
+    frames = {
+        p: pd.DataFrame(r, columns=["user_id", "track_id", "timestamp"]).assign(count=1)
+        for p, r in rows.items()
+    }
     return Split(frames["train"], frames["val"], frames["test"])
 
 

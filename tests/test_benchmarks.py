@@ -46,3 +46,33 @@ def test_log_scale_agrees_with_duckdb_on_a_small_log(tmp_path):
     summary = json.loads(stdout[stdout.index("{\n") :])
     assert summary["audiorec"]["rows"] == summary["duckdb"]["rows"]
     assert all(summary["audiorec"]["rows"])
+
+
+def test_ranking_speed_agrees_with_itself_on_a_small_catalogue():
+    stdout = _run(
+        "ranking_speed.py", "--users", "300", "--items", "2000", "--repeats", "1", "--dims", "16",
+    )  # fmt: skip
+    assert "rank() users/s" in stdout and stdout.strip().splitlines()[-1].startswith("16")
+
+
+def test_training_epoch_runs_each_model_on_a_few_users():
+    stdout = _run(
+        "training_epoch.py", "--users", "40", "--items", "400", "--history", "20", "--threads", "1",
+        "--dims", "16",
+    )  # fmt: skip
+    for model in ("shallow", "bert4rec", "sasrec", "elsa", "hybrid"):
+        assert f"\n{model}" in stdout
+
+
+def test_musicnn_stage_matches_the_port_on_a_few_clips():
+    from tests.tiny_backbones import musicnn_weights_or_skip
+
+    musicnn_weights_or_skip()
+    if not (REPO / ".cache" / "music" / "usr").exists():
+        pytest.skip("no test music: `make test` fetches it (tests/fetch_music.sh)")
+    import re
+
+    stdout = _run("musicnn_stage.py", "--clips", "3", "--threads", "1", "--batch", "2")
+    mean, first = re.search(r"\(mean\): (\S+); \(first\): (\S+)", stdout).groups()
+    # a batch of first patches only sums its convolutions over another batch than all patches
+    assert float(mean) == 0.0 and float(first) < 1e-5

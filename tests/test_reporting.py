@@ -243,7 +243,9 @@ def test_a_model_that_cannot_score_cold_items_is_shown_so(long):
     tex = tables.summary_latex(result, 0.05, 0.95, "R")
     assert "n/a: cannot score cold items" in tex
     # against such a baseline nothing is tested in the cold block (nor marked)
-    against = summary.build(both, baseline="none/random/none", overrides={"knn": "none/popularity/none"})
+    against = summary.build(
+        both, baseline="none/random/none", overrides={"knn": "none/popularity/none"}
+    )
     knn = against.tests[against.tests["run"].str.contains("/knn/")]
     assert set(knn["block"]) == {"hot"}
 

@@ -92,7 +92,8 @@ def estimate(cfg: dict) -> list[Line]:
         cfg.get("audio", {}).get("max_seconds") or size["clip_seconds"], size["clip_seconds"]
     )
     for rate in planning.sample_rates(cfg):
-        gb = size["tracks"] * clip * rate * 2 / 1e9  # 16-bit samples
+        # the cache's FLAC of 24-bit samples: 2.14 bytes a sample on real music (16 kHz)
+        gb = size["tracks"] * clip * rate * table["stages"]["resample"]["bytes_per_sample"] / 1e9
         lines.append(
             Line(
                 "audio",
@@ -151,7 +152,7 @@ def estimate(cfg: dict) -> list[Line]:
             continue
         epochs = spec.get("params", {}).get("max_epochs", 100) if unit.get("per_epoch") else 1
         dim = _run_dim(cfg, run, table)
-        scale = (dim / unit.get("dim", dim)) if unit.get("scales_with_dim") else 1.0
+        scale = (dim / unit["dim"]) ** unit.get("scales_with_dim", 0.0)  # measured at 2 widths
         seconds = epochs * unit["cpu_seconds"] * scale
         gpu = unit.get("gpu_seconds")
         lines.append(
@@ -227,10 +228,11 @@ def render(lines: list[Line], title: str) -> str:
         "| stage | what | units | CPU-hours | GPU-hours | GPU basis | peak GB | disk GB |",
         "|---|---|---|---|---|---|---|---|",
     ]
+    nouns = {"extract": "backbones", "train": "runs", "evaluate": "runs", "audio": "rates"}
     for s, t in totals(lines).items():
         gpu = f"{t['gpu_hours']:.1f}" if t["gpu_hours"] else "–"
         out.append(
-            f"| {s} | {t['jobs']} jobs | | {t['cpu_hours']:.1f} | {gpu} | "
+            f"| {s} | {t['jobs']} {nouns.get(s, 'steps')} | | {t['cpu_hours']:.1f} | {gpu} | "
             f"{', '.join(sorted(t['bases']))} | {t['peak_gb']:.1f} | {t['disk_gb']:.1f} |"
         )
     out += [

@@ -6,6 +6,4 @@ from audiorec.stages import fetch_weights
 from audiorec.stages.common import setup_job
 
 setup_job(snakemake.log[0])
-fetch_weights.run(
-    snakemake.wildcards.weights, to_plain(snakemake.params.spec), snakemake.output[0]
-)
+fetch_weights.run(snakemake.wildcards.weights, to_plain(snakemake.params.spec), snakemake.output[0])

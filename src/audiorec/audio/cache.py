@@ -32,8 +32,9 @@ def encode_flac(y: np.ndarray, sample_rate: int) -> bytes:
     return buf.getvalue()
 
 
-def decode_flac(data: bytes) -> np.ndarray:
-    y, _ = sf.read(io.BytesIO(data), dtype="float32")
+def decode_flac(data: bytes, frames: int | None = None) -> np.ndarray:
+    """The samples, all or the first `frames` (a backbone that reads the start only)."""
+    y, _ = sf.read(io.BytesIO(data), dtype="float32", frames=-1 if frames is None else frames)
     return y
 
 
@@ -78,13 +79,14 @@ def shard_sample_rate(path: str | Path) -> int:
     return int(json.loads(meta[b"audiorec"])["sample_rate"])
 
 
-def iter_shard(path: str | Path) -> Iterator[tuple[str, np.ndarray]]:
-    """(track_id, mono float32) for every cached track, one row group at a time."""
+def iter_shard(path: str | Path, frames: int | None = None) -> Iterator[tuple[str, np.ndarray]]:
+    """(track_id, mono float32) for every cached track, one row group at a time; with
+    `frames`, each track's first `frames` samples only."""
     pf = pq.ParquetFile(path)
     for i in range(pf.num_row_groups):
         table = pf.read_row_group(i)
         for tid, data in zip(table["track_id"].to_pylist(), table["flac"].to_pylist(), strict=True):
-            yield tid, decode_flac(data)
+            yield tid, decode_flac(data, frames)
 
 
 def write_shard(

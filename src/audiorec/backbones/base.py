@@ -76,6 +76,11 @@ class Backbone(ABC):
     def describe(self) -> dict:
         """checkpoint, layer and pooling, written into the Parquet metadata."""
 
+    def samples_needed(self) -> int | None:
+        """The most samples from a track's start that ``prepare`` reads (None: all), so
+        that the audio cache decodes no more than that."""
+        return None
+
     def prepare(self, waveform: np.ndarray) -> Any:
         """Per-track input for ``embed``; raise UnusableAudio to skip the track."""
         if waveform.size == 0:

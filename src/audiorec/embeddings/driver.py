@@ -145,6 +145,7 @@ def _prepared_shard(paths: list[str], backbone_cls: type, params: dict):
             info = torch.utils.data.get_worker_info()
             worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
             preparer = backbone_cls(params)  # no model is loaded to prepare
+            frames = preparer.samples_needed()
             files = [pq.ParquetFile(p) for p in paths]
             groups = [(f, g) for f in files for g in range(f.num_row_groups)]
             for pf, group in groups[worker::n_workers]:
@@ -153,7 +154,7 @@ def _prepared_shard(paths: list[str], backbone_cls: type, params: dict):
                     table["track_id"].to_pylist(), table["flac"].to_pylist(), strict=True
                 ):
                     try:
-                        yield tid, preparer.prepare(decode_flac(data)), None
+                        yield tid, preparer.prepare(decode_flac(data, frames)), None
                     except Exception as err:
                         yield tid, None, _reason(err)
 
@@ -174,7 +175,9 @@ def extract_shard(backbone: Backbone, paths: str | list[str], workers: int = 0) 
     paths = [paths] if isinstance(paths, str) else list(paths)
     total = sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
     if workers <= 0:
-        return extract(backbone, itertools.chain.from_iterable(map(iter_shard, paths)), total)
+        frames = backbone.samples_needed()
+        tracks = itertools.chain.from_iterable(iter_shard(p, frames) for p in paths)
+        return extract(backbone, tracks, total)
     import torch
 
     loader = torch.utils.data.DataLoader(

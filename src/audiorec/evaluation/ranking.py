@@ -2,14 +2,16 @@
 
 No Python loop over users: each block is one matrix product (inside the
 model's ``score``), one scatter of -inf over the block's history and one
-``torch.topk``. Three things keep it near the speed of the bare product:
+top-k. Four things keep it near the speed of the bare product:
 
 - a scorer that takes ``out`` (``score(block, out=...)``) writes every block
   into one score buffer allocated once, instead of a new matrix per block;
 - hits are read by looking the top-k (user, item) keys up among the block's
   relevant keys, never through a dense block-sized relevance mask;
-- without a given ``batch_size`` the block holds as many users as keep the
-  score buffer near ``BLOCK_BYTES`` (narrow models get more users a block).
+- ``top_k`` ranks only the k blocks of 32 columns with the largest maxima
+  (they hold the k largest scores), exactly as ``torch.topk`` would;
+- the block of users is sized from the model's width (``block_size``): a
+  narrow product is fastest on few users at a time, a wide one on many.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-BLOCK_BYTES = 64 << 20  # a 64 MB score buffer: 280 users at Onion's 56,512 items
+BLOCK_BYTES = 256 << 20  # the largest score buffer: 1,187 users at Onion's 56,512 items
+TOP_K_WIDTH = 32
 
 
 @dataclass
@@ -32,17 +35,59 @@ class Ranking:
     hits: np.ndarray  # (n_users, k) bool
 
 
-def _block_rows(m: sp.csr_matrix, rows: np.ndarray, device) -> tuple[torch.Tensor, torch.Tensor]:
-    sub = m[rows]
-    counts = np.diff(sub.indptr)
-    r = torch.from_numpy(np.repeat(np.arange(len(rows)), counts)).to(device)
-    c = torch.from_numpy(sub.indices.astype(np.int64)).to(device)
-    return r, c
+class _Rows:
+    """The (row in block, column) pairs of a sparse matrix's rows for the evaluated users,
+    taken once in evaluation order so that a block is a slice, not a fancy index."""
+
+    def __init__(self, m: sp.csr_matrix, users: np.ndarray, device):
+        sub = m[users]
+        self.indptr = sub.indptr.astype(np.int64)
+        self.indices = torch.from_numpy(sub.indices.astype(np.int64)).to(device)
+        self.device = device
+
+    def block(self, start: int, stop: int) -> tuple[torch.Tensor, torch.Tensor]:
+        lo, hi = self.indptr[start], self.indptr[stop]
+        counts = torch.from_numpy(np.diff(self.indptr[start : stop + 1])).to(self.device)
+        r = torch.repeat_interleave(torch.arange(stop - start, device=self.device), counts)
+        return r, self.indices[lo:hi]
 
 
-def block_size(n_items: int, n_users: int) -> int:
-    """Users a block: a score buffer of about BLOCK_BYTES, at least 16 and at most every user."""
-    return int(max(16, min(n_users, BLOCK_BYTES // (4 * max(n_items, 1)))))
+def block_size(n_items: int, n_users: int, width: int | None = None) -> int:
+    """Users a block: 128 for models up to 256 wide, 512 up to 768, 1,024 beyond (fastest
+    products plus top-k on two cores, ``benchmarks/ranking_speed.py``), within a score
+    buffer of BLOCK_BYTES and at most every user."""
+    wanted = 128 if width and width <= 256 else 512 if width and width <= 768 else 1024
+    fits = BLOCK_BYTES // (4 * max(n_items, 1))
+    return int(max(1, min(n_users, wanted, max(16, fits))))
+
+
+def top_k(scores: torch.Tensor, k: int, width: int = TOP_K_WIDTH):
+    """``torch.topk(scores, k, dim=1)``, the same values and indices, faster on wide rows.
+
+    The k largest scores of a row lie in the k blocks of ``width`` columns whose maxima are
+    largest, so only those k x width scores are ranked. Where a tie could make the order
+    depend on how ``torch.topk`` breaks it (equal scores among the k + 1 best, or a next
+    block's maximum reaching the k-th score), the row is ranked whole by ``torch.topk``.
+    """
+    b, n = scores.shape
+    n_blocks = -(-n // width)
+    if n_blocks < 4 * (k + 1):
+        return torch.topk(scores, k, dim=1)
+    full = n // width
+    maxima = scores[:, : full * width].reshape(b, full, width).amax(dim=2)
+    if full < n_blocks:
+        maxima = torch.cat([maxima, scores[:, full * width :].amax(dim=1, keepdim=True)], dim=1)
+    block_max, block = torch.topk(maxima, k + 1, dim=1)
+    offsets = torch.arange(width, device=scores.device)
+    cols = (block[:, :k, None] * width + offsets).reshape(b, -1)
+    values = scores.gather(1, cols.clamp_max(n - 1)).masked_fill_(cols >= n, float("-inf"))
+    best, at = torch.topk(values, k + 1, dim=1)
+    out_values, out_index = best[:, :k].contiguous(), cols.gather(1, at[:, :k])
+    tied = (best[:, 1:] == best[:, :-1]).any(dim=1) | (block_max[:, k] >= best[:, k - 1])
+    if tied.any():
+        rows = tied.nonzero(as_tuple=True)[0]
+        out_values[rows], out_index[rows] = torch.topk(scores[rows], k, dim=1)
+    return out_values, out_index
 
 
 def takes_out(score: Callable) -> bool:
@@ -63,16 +108,18 @@ def rank(
     device: str | torch.device = "cpu",
     candidates: np.ndarray | None = None,
     progress=None,
+    width: int | None = None,
 ) -> Ranking:
     """Top-k of every user in `users` by `score(block) -> (len(block), n_items)`.
 
     `candidates` (bool per item) restricts the ranking to those items (the
     cold block ranks the cold items only, the hot block all others);
-    ``progress`` (an ``audiorec.progress.Progress``) counts the ranked users.
+    ``progress`` (an ``audiorec.progress.Progress``) counts the ranked users; ``width``,
+    the scores' inner dimension where known, sizes the blocks.
     """
     n_items = relevant.shape[1]
     kk = min(k, n_items)
-    batch_size = batch_size or block_size(n_items, len(users))
+    batch_size = batch_size or block_size(n_items, len(users), width)
     all_items = np.full((len(users), k), -1, dtype=np.int64)
     all_hits = np.zeros((len(users), k), dtype=bool)
     blocked = None
@@ -81,6 +128,8 @@ def rank(
         kk = min(kk, int(np.asarray(candidates, bool).sum()))
     into = takes_out(score)
     buffer = None
+    seen = _Rows(exclude, users, device) if exclude is not None else None
+    wanted_rows = _Rows(relevant, users, device)
     with torch.inference_mode():
         for start in range(0, len(users), batch_size):
             block = users[start : start + batch_size]
@@ -96,19 +145,19 @@ def rank(
                 raise ValueError(
                     f"score() returned {tuple(scores.shape)}, expected {(len(block), n_items)}"
                 )
-            if exclude is not None:
-                r, c = _block_rows(exclude, block, scores.device)
+            stop = start + len(block)
+            if seen is not None:
+                r, c = seen.block(start, stop)
                 scores[r, c] = float("-inf")
             if blocked is not None:
                 scores.index_fill_(1, blocked.to(scores.device), float("-inf"))
-            values, idx = torch.topk(scores, kk, dim=1)
+            values, idx = top_k(scores, kk)
             valid = torch.isfinite(values)
-            r, c = _block_rows(relevant, block, scores.device)
+            r, c = wanted_rows.block(start, stop)
             wanted = r * n_items + c
             rows = torch.arange(len(block), device=scores.device)[:, None]
             hits = torch.isin(rows * n_items + idx, wanted) & valid
             idx = torch.where(valid, idx, torch.full_like(idx, -1))
-            stop = start + len(block)
             all_items[start:stop, :kk] = idx.cpu().numpy()
             all_hits[start:stop, :kk] = hits.cpu().numpy()
             if progress is not None:
