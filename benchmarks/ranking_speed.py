@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from audiorec.evaluation.ranking import block_size, rank
+from audiorec.evaluation.ranking import block_size, rank, top_k
 
 
 def sparse_rows(rng, n_users, n_items, per_user) -> sp.csr_matrix:
@@ -61,49 +61,54 @@ def main() -> None:
     print(f"{args.items} items, {args.users} users, top-50, {args.threads} threads")
     print("dim  block  bound users/s  rank() users/s  ratio  rank() without out=  ratio")
     for dim in args.dims:
-        u = torch.from_numpy(rng.standard_normal((args.users, dim), dtype=np.float32))
-        vt = torch.from_numpy(
-            rng.standard_normal((args.items, dim), dtype=np.float32)
-        ).T.contiguous()
-        b = block_size(args.items, args.users, dim)
+        measure(dim, args, rng, seen, relevant, users)
 
-        def bound_at(size):
-            buffer = torch.empty((size, args.items))
 
-            def products():
-                for s in range(0, args.users, size):
-                    block = u[s : s + size]
-                    torch.matmul(block, vt, out=buffer[: len(block)])
+def measure(dim, args, rng, seen, relevant, users) -> None:
+    u = torch.from_numpy(rng.standard_normal((args.users, dim), dtype=np.float32))
+    vt = torch.from_numpy(rng.standard_normal((args.items, dim), dtype=np.float32)).T.contiguous()
+    b = block_size(args.items, args.users, dim)
 
-            return products
+    def bound_at(size):
+        buffer = torch.empty((size, args.items))
 
-        def scorer(block, out=None):
-            return torch.matmul(u[block], vt, out=out)
+        def products():
+            for s in range(0, args.users, size):
+                block = u[s : s + size]
+                torch.matmul(block, vt, out=buffer[: len(block)])
 
-        def plain(block):
-            return u[block] @ vt
+        return products
 
-        results = {}
+    def scorer(block, out=None):
+        return torch.matmul(u[block], vt, out=out)
 
-        def ranked(fn, key):
-            def run():
-                results[key] = rank(fn, users, seen, relevant, k=50, width=dim)
+    def plain(block):
+        return u[block] @ vt
 
-            return run
+    results = {}
 
-        # the bound: the fastest bare products over the block sizes rank() could choose
-        t_bound = min(best(bound_at(size), args.repeats) for size in (64, 128, 256, 512, 1024))
-        t_rank = best(ranked(scorer, "out"), args.repeats)
-        t_plain = best(ranked(plain, "plain"), args.repeats)
-        same = np.array_equal(results["out"].items, results["plain"].items) and np.array_equal(
-            results["out"].hits, results["plain"].hits
-        )
-        assert same, "rank() with and without out= disagree"
-        n = args.users
-        print(
-            f"{dim:<4} {b:<6} {n / t_bound:>14,.0f} {n / t_rank:>15,.0f} {t_bound / t_rank:>6.2f}"
-            f" {n / t_plain:>20,.0f} {t_bound / t_plain:>6.2f}"
-        )
+    def ranked(fn, key):
+        def run():
+            results[key] = rank(fn, users, seen, relevant, k=50, width=dim)
+
+        return run
+
+    # the bound: the fastest bare products over the block sizes rank() could choose
+    t_bound = min(best(bound_at(size), args.repeats) for size in (64, 128, 256, 512, 1024))
+    t_rank = best(ranked(scorer, "out"), args.repeats)
+    t_plain = best(ranked(plain, "plain"), args.repeats)
+    same = np.array_equal(results["out"].items, results["plain"].items) and np.array_equal(
+        results["out"].hits, results["plain"].hits
+    )
+    assert same, "rank() with and without out= disagree"
+    scores = torch.matmul(u[:256], vt)
+    reference, ours = torch.topk(scores, 50, dim=1), top_k(scores, 50)
+    assert torch.equal(reference[0], ours[0]) and torch.equal(reference[1], ours[1])
+    n = args.users
+    print(
+        f"{dim:<4} {b:<6} {n / t_bound:>14,.0f} {n / t_rank:>15,.0f} {t_bound / t_rank:>6.2f}"
+        f" {n / t_plain:>20,.0f} {t_bound / t_plain:>6.2f}"
+    )
 
 
 if __name__ == "__main__":
