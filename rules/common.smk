@@ -15,6 +15,7 @@ from audiorec.planning import (
     backbone_sample_rate,
     backbone_shards,
     cache_shards_of,
+    log_files,
     parse_sweep,
     runs,
     sweep_runs,
@@ -171,7 +172,7 @@ def split_settings():
     return out
 
 
-HOT_COLD = config["split"]["method"] == "hot_cold"
+HOT_COLD = config["split"]["method"] in ("hot_cold", "yambda")  # splits with a cold part
 SPLIT_PARTS = ("train", "val", "test") + (("cold",) if HOT_COLD else ())
 EVALUATED = ("",) + (("_cold",) if HOT_COLD else ())  # the cold block's files end in _cold
 

@@ -26,15 +26,18 @@ if config["demo"]["enabled"]:
 
 
 rule convert_log:
-    """The raw listening log, once, to Parquet: validated, bz2 decompressed in parallel."""
+    """The raw listening log, once, to Parquet: validated, bz2 decompressed in parallel
+    (Yambda: its chosen event files, filtered, in DuckDB)."""
     input:
-        data_file("listening_log"),
+        log_files(config),
     output:
         f"{R}/data/log.parquet",
         f"{R}/data/log_users.parquet",
         f"{R}/data/log_tracks.parquet",
     params:
-        dataset={k: DATA[k] for k in ("root", "listening_log", "columns", "separator")},
+        dataset={
+            k: DATA[k] for k in ("format", "root", "listening_log", "columns", "separator", "yambda")
+        },
         code=code("convert_log"),
     threads: DATA["resources"]["threads"]
     resources:

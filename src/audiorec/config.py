@@ -65,6 +65,27 @@ def _parse_date(value: str | None, key: str) -> dt.datetime | None:
         raise ConfigError(f"config key {key}: {value!r} is not a date (YYYY-MM-DD)") from err
 
 
+def _check_dataset(cfg: dict) -> None:
+    """Yambda: no audio, and its event files of the chosen scale among the downloads."""
+    data = cfg["dataset"]
+    if data["format"] != "yambda":
+        if cfg["split"]["method"] == "yambda":
+            raise ConfigError(
+                "config key split.method: yambda splits Yambda's log (dataset.format: yambda)"
+            )
+        return
+    from audiorec.data import yambda
+
+    for key in ("audio_dir", "id_information"):
+        if data.get(key):
+            raise ConfigError(
+                f"config key dataset.{key}: Yambda publishes no audio or track files; set it to null "
+                "(its audio vectors come as embeddings.parquet: a precomputed backbone)"
+            )
+    files = cfg["download"]["files"]
+    files += [f for f in yambda.files(data["yambda"]) if f not in files]
+
+
 def _check_split(split: dict) -> None:
     if split["method"] == "hot_cold":
         _parse_date(split["test_date"], "split.test_date")
@@ -208,6 +229,7 @@ def canonical(obj: Any) -> Any:
 def validate_config(cfg: dict, schema: Mapping | None = None) -> dict:
     """Validate, fill defaults and sort keys, all in place; returns the same dict."""
     validate_against(cfg, schema or load_schema())
+    _check_dataset(cfg)
     _check_split(cfg["split"])
     _check_backbones(cfg)
     _check_recommenders(cfg)

@@ -53,6 +53,18 @@ def run_names(cfg: dict) -> list[str]:
     return sorted({r.name for r in runs(cfg)})
 
 
+def log_files(cfg: dict) -> list[str]:
+    """The dataset files the listening log is converted from (Yambda: one per event type)."""
+    import os
+
+    data = cfg["dataset"]
+    if data["format"] == "yambda":
+        from audiorec.data import yambda
+
+        return [os.path.join(data["root"], f) for f in yambda.files(data["yambda"])]
+    return [os.path.join(data["root"], data["listening_log"])]
+
+
 def weights_spec(spec: dict) -> dict:
     """What of a backbone entry decides its weights: its type and the WEIGHT_PARAMS given."""
     cls = backbones.get(spec["type"])

@@ -103,14 +103,28 @@ class Precomputed(Backbone):
             open_text(self.file, 2), parse_options=pacsv.ParseOptions(delimiter=sep)
         )
 
-    def _keys_and_matrix(self) -> tuple[np.ndarray | None, np.ndarray]:
+    def _parquet(self, wanted):
+        """The Parquet table, only the rows of `wanted` ids when given (Yambda's 7.7 M
+        vectors are 14 GB: the catalogue's rows are read, not the file)."""
+        import pyarrow as pa
+        import pyarrow.dataset as ds
+
+        data = ds.dataset(self.file, format="parquet")
+        key = self.params["id_column"]
+        if wanted is None or key not in data.schema.names:
+            return data.to_table()
+        kind = data.schema.field(key).type
+        values = list(wanted)
+        if pa.types.is_integer(kind):
+            values = [int(v) for v in values if str(v).isdigit()]
+        return data.to_table(filter=ds.field(key).isin(pa.array(values, kind)))
+
+    def _keys_and_matrix(self, wanted=None) -> tuple[np.ndarray | None, np.ndarray]:
         fmt, p = self._format(), self.params
         if fmt == "npy":
             return None, np.load(self.file, mmap_mode="r")
         if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            table = pq.read_table(self.file)
+            table = self._parquet(wanted)
         else:
             table = self._read_text("\t" if fmt == "tsv" else ",")
         if p["id_column"] not in table.column_names:
@@ -121,7 +135,11 @@ class Precomputed(Backbone):
         keys = np.asarray(table[p["id_column"]].cast("string").to_pylist(), dtype=object)
         if p["vector_column"]:
             col = table[p["vector_column"]].combine_chunks()
-            matrix = np.asarray(col.to_pylist(), dtype=np.float64)
+            lengths = col.value_lengths().to_numpy(zero_copy_only=False) if len(col) else []
+            if len(col) and (lengths == lengths[0]).all() and col.null_count == 0:
+                matrix = col.flatten().to_numpy(zero_copy_only=False).reshape(len(col), -1)
+            else:
+                matrix = np.asarray(col.to_pylist(), dtype=np.float64)
         else:
             rest = [c for c in table.column_names if c != p["id_column"]]
             matrix = np.column_stack(
@@ -141,13 +159,14 @@ class Precomputed(Backbone):
             raise DataError(f"{path}: missing column {', '.join(missing)} of params.id_map_columns")
         return dict(zip(frame[cols["key"]], frame[cols["track_id"]], strict=True))
 
-    def table(self) -> tuple[np.ndarray, np.ndarray]:
-        """(track ids, vectors float32 (n, dim)) as the file has them, validated."""
+    def table(self, wanted=None) -> tuple[np.ndarray, np.ndarray]:
+        """(track ids, vectors float32 (n, dim)) as the file has them, validated; with
+        `wanted` (track ids) a Parquet file's other rows may be left unread."""
         if self._table is not None:
             return self._table
         if not self.file.exists():
             raise DataError(f"{self.file}: precomputed vectors not found (params.path)")
-        keys, matrix = self._keys_and_matrix()
+        keys, matrix = self._keys_and_matrix(None if self.params["id_map"] else wanted)
         if self.params["id_map"]:
             mapping = self._id_map()
             keys = np.arange(len(matrix)).astype(str) if keys is None else keys

@@ -136,21 +136,24 @@ def _split(
     `ties` orders a user's same-instant pairs (item id or file row); `memory_mb` and
     `threads` bound DuckDB; `unknown_tracks` (drop or error) says what happens to events
     of tracks outside the catalogue."""
-    start_date, test_date, end_date = dates
+    start_date, test_date, end_date = dates[:3]
     end_date = end_of(end_date)
     check_ties(ties)
-    frames: dict[str, pd.DataFrame] = {}
     with tempfile.TemporaryDirectory(prefix="audiorec-split-") as tmp:
         con = connect(memory_mb, threads, tmp)
         _dictionaries(con, log_path)
         counts = _events(con, log_path, catalogue_path, start_date, end_date, unknown_tracks, ties)
         test = _literal(test_date)
-        _pairs(con, test, ties)
+        # yambda: train ends before the gaps and the validation window; others at the test date
+        train_end = _literal(dates[3]) if method == "yambda" else test
+        _pairs(con, train_end, ties)
         if not con.execute("SELECT count(*) FROM ranked WHERE is_train").fetchone()[0]:
             raise ValueError(
                 f"no events between the start date and the test date {pd.Timestamp(test_date).date()}"
             )
         _held_out(con, hot_only=method == "global_time")
+        if method == "yambda":
+            return _yambda_parts(con, dates, counts, outputs)
         # users the validation part may take: every held-out user, or (hot_cold) the hot
         # users without a cold pair
         pool = (
@@ -184,19 +187,7 @@ def _split(
         }
         if method == "hot_cold":
             parts["cold"] = "SELECT * FROM heard WHERE NOT hot"
-        columns = f'{USER}, {ITEM}, t::TIMESTAMP_NS AS {TIME}, c AS "{COUNT}", rank AS "{ORDER}"'
-        sizes = {}
-        for name, query in parts.items():
-            # rows in order of each user's, then each track's first row in the log: the codes
-            ordered = (
-                f"SELECT {columns} FROM ({query}) JOIN users USING (u) JOIN tracks USING (i) "
-                "ORDER BY u, i"
-            )
-            sizes[name] = _sizes(con, query)
-            if outputs is not None:
-                con.execute(f"COPY ({ordered}) TO {_path(outputs[name])} (FORMAT parquet)")
-            else:
-                frames[name] = _typed(con.execute(ordered).df())
+        sizes, frames = _write_parts(con, parts, outputs)
         con.close()
     log.info(
         "%s split at %s: %s pairs, %d validation users",
@@ -210,6 +201,75 @@ def _split(
     if outputs is None:
         split = Split(frames["train"], frames["val"], frames["test"], frames.get("cold"))
     return split, counts
+
+
+def _write_parts(con, parts: dict, outputs: dict | None) -> tuple[dict, dict]:
+    """Each part (a query over codes) with ids, as Parquet files or frames; and its sizes."""
+    columns = f'{USER}, {ITEM}, t::TIMESTAMP_NS AS {TIME}, c AS "{COUNT}", rank AS "{ORDER}"'
+    sizes, frames = {}, {}
+    for name, query in parts.items():
+        # rows in order of each user's, then each track's first row in the log: the codes
+        ordered = (
+            f"SELECT {columns} FROM ({query}) JOIN users USING (u) JOIN tracks USING (i) "
+            "ORDER BY u, i"
+        )
+        sizes[name] = _sizes(con, query)
+        if outputs is not None:
+            con.execute(f"COPY ({ordered}) TO {_path(outputs[name])} (FORMAT parquet)")
+        else:
+            frames[name] = _typed(con.execute(ordered).df())
+    return sizes, frames
+
+
+def _yambda_parts(con, dates: tuple, counts: dict, outputs: dict | None):
+    """Yambda's windows: train before `train_end`; validation the new pairs of train users
+    first heard in [val_start, val_end), hot ones; test those first heard from the test
+    timestamp, hot, and cold (their track not in train); pairs first heard in a gap dropped."""
+    test, val_start, val_end = (_literal(d) for d in (dates[1], dates[4], dates[5]))
+    parts = {
+        "train": "SELECT * FROM train",
+        "val": f"SELECT * FROM heard WHERE hot AND t >= {val_start} AND t < {val_end}",
+        "test": f"SELECT * FROM heard WHERE hot AND t >= {test}",
+        "cold": f"SELECT * FROM heard WHERE NOT hot AND t >= {test}",
+    }
+    sizes, frames = _write_parts(con, parts, outputs)
+    con.close()
+    if not sizes["test"]["pairs"]:
+        raise ValueError(f"no new pairs of train users from the test timestamp {dates[1]}")
+    log.info(
+        "yambda split at %s: %s",
+        dates[1],
+        ", ".join(f"{k} {v['pairs']} pairs" for k, v in sizes.items()),
+    )
+    counts["sizes"] = sizes
+    split = None
+    if outputs is None:
+        split = Split(frames["train"], frames["val"], frames["test"], frames["cold"])
+    return split, counts
+
+
+def yambda_split(
+    log_path: str,
+    catalogue_path: str | None,
+    test_timestamp: int,
+    gap_seconds: int,
+    val_seconds: int,
+    **options,
+) -> tuple[Split | None, dict]:
+    """Yambda's global temporal split (its benchmark's ``flat_split_train_val_test``) on the
+    converted log, whose instants are Yambda's seconds from 1970-01-01: the test window
+    from `test_timestamp`, a gap, a validation window of `val_seconds`, a gap, and train
+    before it. As the study counts a test pair, a pair is held out where it was first
+    heard; a pair first heard in a gap belongs to no part. `options`: see `_split` (its
+    validation share is unused: validation is a time window)."""
+    second = pd.Timedelta(seconds=1)
+    epoch = pd.Timestamp(0)
+    test = epoch + test_timestamp * second
+    val_end = test - gap_seconds * second
+    val_start = val_end - val_seconds * second
+    train_end = val_start - gap_seconds * second
+    dates = (None, test, None, train_end, val_start, val_end)
+    return _split("yambda", log_path, catalogue_path, dates, 0.5, **options)
 
 
 def _sizes(con, query: str) -> dict:

@@ -28,8 +28,8 @@ def run(
     failures_path: str,
 ) -> None:
     model = backbones.get(spec["type"])(spec["params"], root=root)
-    ids, vectors = model.table()
     wanted = pd.read_parquet(catalogue_path, columns=["track_id"])["track_id"].astype(str)
+    ids, vectors = model.table(wanted)
     position = pd.Series(np.arange(len(ids)), index=pd.Index(ids.astype(str)))
     found = wanted[wanted.isin(position.index)]
     rows = position[found].to_numpy()
@@ -48,7 +48,7 @@ def run(
             f"(ids there look like {', '.join(map(str, ids[:3]))}; catalogue: "
             f"{', '.join(wanted[:3])}); check params.id_column and params.id_map"
         )
-    outside = len(ids) - len(found)
+    outside = len(ids) - len(found)  # (a Parquet file's other rows are not even read)
     if outside:
         log.info("%s: %d vectors of tracks outside the catalogue left out", model.file, outside)
     meta = {"backbone": name, "type": spec["type"], "sample_rate": None, "params": spec["params"]}

@@ -27,8 +27,17 @@ def run(
         "unknown_tracks": dataset["unknown_tracks"],
         "outputs": outputs,
     }
-    if split["method"] in ("global_time", "hot_cold"):
-        if split["method"] == "global_time":
+    if split["method"] in ("global_time", "hot_cold", "yambda"):
+        if split["method"] == "yambda":
+            result, counts = streaming.yambda_split(
+                log_path,
+                catalogue_path,
+                test_timestamp=split["test_timestamp"],
+                gap_seconds=split["gap_seconds"],
+                val_seconds=split["val_seconds"],
+                **common,
+            )
+        elif split["method"] == "global_time":
             result, counts = streaming.global_time_split(
                 log_path,
                 catalogue_path,
