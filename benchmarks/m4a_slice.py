@@ -5,7 +5,8 @@
 ../shared/data/m4a-onion-slice/val.pqt holds 48,787 real user-track pairs of
 February 2019 (2,459 users). It has no audio, so content models are run with
 their content-free table (variant ``random``, 128 wide as the study's "random
-init" rows) beside popularity and random rankings. The study's global time
+init" rows) beside the collaborative baselines (ELSA, EASE, implicit's ALS)
+and popularity and random rankings. The study's global time
 split is applied within the month (train before the test date, new pairs of
 known users and tracks after it, users halved into validation and test), and
 every model is scored by full ranking on the test users, through the same
@@ -29,6 +30,9 @@ MODELS = {
     "random": ("random", "none", {}),
     "shallow (random init, 128)": ("shallow", "random", {"random_dim": 128, "hidden": 128}),
     "bert4rec (random init, 128)": ("bert4rec", "random", {"random_dim": 128}),
+    "elsa (768 factors)": ("elsa", "none", {}),
+    "ease (l2 500)": ("ease", "none", {}),
+    "ials (64 factors)": ("ials", "none", {"factors": 64}),
 }
 
 
@@ -39,6 +43,7 @@ def main() -> None:
     ap.add_argument("--data", default=str(SLICE))
     ap.add_argument("--test-date", default="2019-02-22")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--models", nargs="+", default=list(MODELS), help="labels, or their first word")
     args = ap.parse_args()
 
     import torch
@@ -57,6 +62,8 @@ def main() -> None:
     data = index_split(split)
     rows = []
     for label, (kind, variant, params) in MODELS.items():
+        if label not in args.models and label.split()[0] not in args.models:
+            continue
         model = recommenders.get(kind)(params, seed=0, variant=variant)
         started = time.perf_counter()
         model.fit(data, None)

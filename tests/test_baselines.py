@@ -15,13 +15,14 @@ def world():
     return two_style_world(n_items=40, n_users=60)
 
 
-def test_ease_is_its_closed_form(world):
+@pytest.mark.parametrize("precision", ["fp64", "fp32"])
+def test_ease_is_its_closed_form(world, precision):
     data, _, _ = world
     x = data.matrix("train").toarray().astype(np.float64)
     p = np.linalg.inv(x.T @ x + 500.0 * np.eye(x.shape[1]))
     b = -p / np.diag(p)
     np.fill_diagonal(b, 0.0)
-    model = recommenders.get("ease")({"l2": 500.0}).fit(data)
+    model = recommenders.get("ease")({"l2": 500.0, "precision": precision}).fit(data)
     users = np.arange(data.n_users)
     np.testing.assert_allclose(
         model.score(users, data.history("train")).numpy(), x @ b, rtol=1e-4, atol=1e-6

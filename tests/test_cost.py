@@ -21,10 +21,29 @@ def _config(*names):
     return validate_config(cfg)
 
 
-@pytest.mark.parametrize("presets", [("paper",), ("paper", "corrected"), ("journal",)])
+@pytest.mark.parametrize(
+    "presets",
+    [
+        ("paper",),
+        ("paper", "corrected"),
+        ("journal",),
+        ("onion",),
+        ("yambda",),
+        ("yambda", "yambda_500m"),
+        ("yambda", "yambda_5b"),
+    ],
+)
 def test_every_stage_of_a_preset_has_a_measured_cost(presets):
-    lines = cost.estimate(_config(*presets))
-    assert {line.stage for line in lines} == {"data", "audio", "extract", "train", "evaluate"}
+    cfg = _config(*presets)
+    lines = cost.estimate(cfg)
+    stages = {"data", "train", "evaluate"}
+    if cfg["dataset"]["audio_dir"]:
+        stages |= {"audio", "extract"}
+    assert {line.stage for line in lines} == stages
+    trained = {line.what for line in lines if line.stage == "train"}
+    from audiorec import planning
+
+    assert trained == {run.name for run in planning.runs(cfg)}  # every run has its unit
     for line in lines:
         assert not math.isnan(line.cpu_hours) and line.cpu_hours >= 0, line
         assert line.source and line.source != "not measured", line
@@ -38,3 +57,22 @@ def test_the_command_prints_the_table(capsys):
     assert cost.main(["--configfile", str(REPO / "presets" / "paper.yaml")]) == 0
     out = capsys.readouterr().out
     assert "| extract | 6 backbones |" in out and "CPU-derived" in out and "Per-unit costs" in out
+
+
+def test_yambda_costs_grow_with_its_scale():
+    """The same runs on Yambda's three scales: every per-pair, per-user and per-item cost
+    grows with the scale's counts."""
+    by_scale = {}
+    for extra in ((), ("yambda_500m",), ("yambda_5b",)):
+        lines = cost.estimate(_config("yambda", *extra))
+        by_scale[extra] = {(x.stage, x.what): x.cpu_hours for x in lines}
+    small, mid, large = by_scale.values()
+    assert small.keys() == mid.keys() == large.keys()
+    for key in small:
+        if key[1].startswith("none/random") or key[1].endswith("/random/none"):
+            continue  # nothing to fit
+        assert small[key] < mid[key] < large[key], key
+    events = cost.DATASETS["yambda/50m"]["events"]
+    assert small[("data", "convert the log, split")] == pytest.approx(
+        events / 1e6 * cost.units()["stages"]["convert_and_split"]["seconds_per_m_events"] / 3600
+    )

@@ -91,11 +91,43 @@ def test_onion_preset(mini, tmp_path):
     config = miniature.preset_config(["onion"], root, data, results, download)
     summary = run_to_report(config, tmp_path / "work", cache, results)
     assert {"onion_mfcc", "onion_ivec256", "onion_ivec1024"} <= set(summary["backbone"])
+    assert {"ease", "ials"} <= set(summary["recommender"])
     for name in miniature.PUBLIC:  # fetched from the record and checked against it
         assert (data / name).read_bytes() == (source / name).read_bytes()
     for name in miniature.PUBLIC:  # the record's own API answer is what the files are checked by
         log = (results / "logs" / "download" / f"{name}.log").read_text()
         assert "size and MD5 verified" in log and "NOT verified" not in log, name
+
+
+def test_yambda_preset_from_an_empty_folder(tmp_path):
+    """Yambda-50M in miniature, served as the hub serves it: the plan starts with the
+    downloads, the run ends in a report with content and learnt-table rows, hot and cold
+    blocks, and Yambda's published figure beside ours."""
+    source = miniature.yambda_folder(tmp_path / "hub")
+    data, results, work = tmp_path / "data", tmp_path / "results", tmp_path / "work"
+    with FaultyServer() as server:
+        download = miniature.hub(server, source)
+        config = miniature.preset_config(["yambda"], tmp_path, data, results, download)
+        planned = snakemake(config, work, tmp_path, "--dry-run", "--quiet", "rules")
+        assert planned.returncode == 0, planned.stderr[-3000:]
+        rows = [line.split() for line in planned.stdout.splitlines()]
+        counts = {r[0]: r[1] for r in rows if len(r) == 2 and r[1].isdigit()}
+        assert counts["record"] == "1" and counts["download_file"] == "2", planned.stdout
+        summary = run_to_report(config, work, tmp_path, results)
+    for name in miniature.YAMBDA_FILES:
+        assert (data / name).read_bytes() == (source / name).read_bytes()
+        log = (results / "logs" / "download" / f"{name}.log").read_text()
+        assert "size and SHA-256 verified" in log, name
+    runs = set(zip(summary["backbone"], summary["recommender"], summary["variant"], strict=True))
+    assert {("yambda_cnn", "knn", "frozen"), ("yambda_cnn", "hybrid", "frozen")} <= runs
+    assert {("none", "bert4rec_random", "random"), ("none", "ials", "none")} <= runs
+    assert set(summary["block"]) == {"hot", "cold"}
+    hot = summary[summary["block"] == "hot"].set_index(["backbone", "recommender", "variant"])
+    assert hot["NDCG@100"].notna().all()
+    table = (results / "tables" / "summary.md").read_text()
+    assert "reported" in table and "0.025" in table
+    lost = pd.read_csv(results / "embeddings" / "yambda_cnn.failures.tsv", sep="\t")
+    assert len(lost) and lost["reason"].str.startswith("no vector in").all()  # 5 % have none
 
 
 def test_journal_preset_with_elsa(mini, tmp_path):

@@ -5,7 +5,8 @@
 Each figure is a measured per-unit cost (``cost_units.yaml``: what was timed,
 by which command, on which machine) multiplied by the preset's counts on the
 dataset's full size (``DATASETS``: Music4All-Onion's published sizes and the
-2024 split's): clips per backbone, training epochs per run (``max_epochs``,
+2024 split's; Yambda's per scale): clips per backbone, train pairs, users and
+items, training epochs per run (``max_epochs``,
 an upper bound: early stopping ends most runs sooner), evaluated users per
 run. Where no GPU has measured a unit, the GPU column is the CPU figure
 scaled by nothing: it says ``CPU-derived`` and gives the CPU-hours a GPU job
@@ -38,6 +39,48 @@ DATASETS = {
     },
 }
 DATASETS["music4all"] = DATASETS["onion"]
+# Yambda's Listen+ log (listens of at least half the track) per scale. 50m: counted on the
+# published files (29,439,278 events, 9,209 users, 631,003 tracks); 500m and 5b: the
+# published listens and tracks scaled by 50m's Listen+ shares (0.634 of listens, 0.676 of
+# tracks). Train pairs (unique user-track pairs before the validation day) are taken as
+# 0.4 of the events and the evaluated users as 0.3 of the users: assumptions until a
+# split's stats.tsv replaces them. No clips: Yambda's audio vectors come precomputed.
+_YAMBDA = {
+    "50m": (29_439_278, 9_209, 631_003),
+    "500m": (round(466_512_103 * 0.634), 100_000, round(3_004_578 * 0.676)),
+    "5b": (round(4_649_567_411 * 0.634), 1_000_000, round(9_390_623 * 0.676)),
+}
+for _scale, (_events, _users, _tracks) in _YAMBDA.items():
+    DATASETS[f"yambda/{_scale}"] = {
+        "tracks": _tracks,
+        "events": _events,
+        "users": _users,
+        "train_users": _users,
+        "train_pairs": round(0.4 * _events),
+        "test_users": round(0.15 * _users),
+        "val_users": round(0.15 * _users),
+        "clip_seconds": 30.0,
+    }
+
+
+def dataset_size(cfg: dict) -> dict:
+    """The full-size counts of the config's dataset (Yambda: of its scale)."""
+    data = cfg["dataset"]
+    if data["format"] == "yambda":
+        return DATASETS[f"yambda/{data['yambda']['scale']}"]
+    return DATASETS.get(data["format"], DATASETS["onion"])
+
+
+def _count(size: dict, per: str) -> float:
+    """How many of a training unit the dataset holds."""
+    return {
+        "pair": size["train_pairs"],
+        "user": size["train_users"],
+        "user_item": size["train_users"] * size["tracks"],
+        "item": size["tracks"],
+        "item3": float(size["tracks"]) ** 3,
+        "fit": 1,
+    }[per]
 
 
 @dataclass
@@ -70,7 +113,7 @@ def estimate(cfg: dict) -> list[Line]:
     from audiorec import planning
 
     table = units()
-    size = DATASETS.get(cfg["dataset"]["format"], DATASETS["onion"])
+    size = dataset_size(cfg)
     lines: list[Line] = []
     conv = table["stages"]["convert_and_split"]
     events = size["events"] / 1e6
@@ -150,11 +193,17 @@ def estimate(cfg: dict) -> list[Line]:
         unit = table["recommenders"].get(spec["type"], {})
         if not unit:
             continue
-        epochs = spec.get("params", {}).get("max_epochs", 100) if unit.get("per_epoch") else 1
+        key = unit.get("epochs_param", "max_epochs")
+        epochs = spec.get("params", {}).get(key, 100) if unit.get("per_epoch") else 1
         dim = _run_dim(cfg, run, table)
         scale = (dim / unit["dim"]) ** unit.get("scales_with_dim", 0.0)  # measured at 2 widths
-        seconds = epochs * unit["cpu_seconds"] * scale
-        gpu = unit.get("gpu_seconds")
+        if "items" in unit:  # a full softmax over the catalogue: measured at 2 sizes
+            scale *= (size["tracks"] / unit["items"]) ** unit["scales_with_items"]
+        seconds = epochs * unit["cpu_seconds_per"] * _count(size, unit["per"]) * scale
+        peak = max(unit["peak_gb"], unit.get("peak_bytes_per_item2", 0) * size["tracks"] ** 2 / 1e9)
+        gpu = unit.get("gpu_seconds_per")
+        if gpu:
+            gpu *= epochs * _count(size, unit["per"]) * scale
         lines.append(
             Line(
                 "train",
@@ -162,16 +211,16 @@ def estimate(cfg: dict) -> list[Line]:
                 epochs,
                 "epochs" if unit.get("per_epoch") else "fits",
                 seconds / 3600,
-                (epochs * gpu * scale / 3600) if gpu else seconds / 3600,
+                (gpu or seconds) / 3600,
                 "GPU-measured" if gpu else "CPU-derived",
-                unit["peak_gb"],
+                peak,
                 0.0,
                 unit["source"],
             )
         )
         ev = table["stages"]["evaluate"]
         users = size["test_users"] + size["val_users"]
-        rate = ev["users_per_second"] * (ev["dim"] / max(dim, 1))
+        rate = ev["users_per_second"] * (ev["dim"] / max(dim, 1)) * (ev["items"] / size["tracks"])
         lines.append(
             Line(
                 "evaluate",

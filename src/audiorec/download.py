@@ -4,7 +4,8 @@ One file at a time, ``fetch`` keeps the partial download beside the target
 (``<name>.part``) and asks the server for the rest with an HTTP range request
 after a dropped connection; it retries timeouts, dropped connections, 429 and
 5xx answers with exponential backoff (honouring ``Retry-After``), refuses at
-once on other 4xx answers, checks the size and MD5 the source publishes, and
+once on other 4xx answers, checks the size and checksum the source publishes
+(MD5 on Zenodo, SHA-256 on the Hugging Face hub), and
 only then renames the file into place. A file that fails its size or
 checksum is deleted and the job fails at once, naming both values (a second
 download from the same source would give the same file). A target that is
@@ -40,27 +41,38 @@ class DownloadError(RuntimeError):
 class Expected:
     size: int | None = None
     md5: str | None = None
+    sha256: str | None = None
 
     def checks(self) -> str | None:
         """What a file is checked against ("size and MD5"), or None when nothing is known."""
-        known = [k for k, v in (("size", self.size), ("MD5", self.md5)) if v]
+        known = [
+            k for k, v in (("size", self.size), ("MD5", self.md5), ("SHA-256", self.sha256)) if v
+        ]
         return " and ".join(known) or None
 
 
-def md5_of(path: str | Path) -> str:
-    h = hashlib.md5(usedforsecurity=False)
+def digest_of(path: str | Path, algorithm: str = "md5") -> str:
+    h = hashlib.new(algorithm, usedforsecurity=False)
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
 
 
+def md5_of(path: str | Path) -> str:
+    return digest_of(path, "md5")
+
+
 def verified(path: Path, expected: Expected) -> str | None:
     """None if `path` matches what is expected, else why not."""
     if expected.size is not None and path.stat().st_size != expected.size:
         return f"{path.stat().st_size} bytes, expected {expected.size}"
-    if expected.md5 and md5_of(path) != expected.md5.lower():
-        return f"MD5 {md5_of(path)}, expected {expected.md5.lower()}"
+    for name, algorithm in (("MD5", "md5"), ("SHA-256", "sha256")):
+        want = getattr(expected, algorithm)
+        if want:
+            got = digest_of(path, algorithm)
+            if got != want.lower():
+                return f"{name} {got}, expected {want.lower()}"
     return None
 
 
@@ -193,10 +205,19 @@ class _Problem(str):
 
 
 def published_checksums(record_json: str | Path) -> dict[str, Expected]:
-    """Size and MD5 per file name from a Zenodo record's API answer (``/api/records/<id>``)."""
+    """Size and checksum per file name from a record's API answer: a Zenodo record's
+    (``/api/records/<id>``: size and MD5) or a Hugging Face hub tree listing
+    (``/api/datasets/<repo>/tree/<revision>?recursive=true``: each file's path, size and,
+    for files in LFS, their SHA-256)."""
     import json
 
     data = json.loads(Path(record_json).read_text())
+    if isinstance(data, list):
+        return {
+            f["path"]: Expected(size=f.get("size"), sha256=(f.get("lfs") or {}).get("oid"))
+            for f in data
+            if f.get("type", "file") == "file" and "path" in f
+        }
     out = {}
     for f in data.get("files", []):
         name = f.get("key") or f.get("filename")
@@ -207,16 +228,18 @@ def published_checksums(record_json: str | Path) -> dict[str, Expected]:
 
 
 def read_manifest(path: str | Path) -> dict[str, Expected]:
-    """name -> expected size and MD5 from a dataset manifest (``name, size, md5``; blanks unknown)."""
+    """name -> expected size and checksums from a dataset manifest (``name, size, md5`` and
+    optionally ``sha256``; blanks unknown)."""
     import pandas as pd
 
     frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, comment="#")
     missing = {"name", "size", "md5"} - set(frame.columns)
     if missing:
         raise DownloadError(f"{path}: missing column {', '.join(sorted(missing))}")
+    sha = frame["sha256"] if "sha256" in frame else [""] * len(frame)
     return {
-        r.name: Expected(size=int(r.size) if r.size else None, md5=r.md5 or None)
-        for r in frame.itertuples()
+        r.name: Expected(size=int(r.size) if r.size else None, md5=r.md5 or None, sha256=s or None)
+        for r, s in zip(frame.itertuples(), sha, strict=True)
     }
 
 
@@ -225,14 +248,18 @@ def expected_for(
 ) -> Expected:
     """What a file must match: the manifest's values, checked against the record's where both exist."""
     mine, theirs = manifest.get(name, Expected()), published.get(name, Expected())
-    for key in ("size", "md5"):
+    for key in ("size", "md5", "sha256"):
         a, b = getattr(mine, key), getattr(theirs, key)
         if a is not None and b is not None and str(a).lower() != str(b).lower():
             raise DownloadError(
                 f"{name}: the manifest says {key} {a}, the record publishes {b}; "
                 "the record changed or the manifest is wrong"
             )
-    return Expected(size=mine.size or theirs.size, md5=mine.md5 or theirs.md5)
+    return Expected(
+        size=mine.size or theirs.size,
+        md5=mine.md5 or theirs.md5,
+        sha256=mine.sha256 or theirs.sha256,
+    )
 
 
 class RateLimit:

@@ -13,17 +13,21 @@ from __future__ import annotations
 import numpy as np
 
 from audiorec.recommenders.base import Recommender
+from audiorec.schema import choice
 
 
 class EASE(Recommender):
     SCORING_STATE = ("_b",)
     PARAMS = {
         "l2": {"type": "number", "exclusiveMinimum": 0, "default": 500.0},
+        "precision": choice(
+            "fp64", "fp32", description="fp32 halves the memory (a GPU's inverse at 60k items)"
+        ),
         "max_gb": {
             "type": "number",
             "exclusiveMinimum": 0,
             "default": 16.0,
-            "description": "the item-item matrix's memory limit (float64 items x items, thrice)",
+            "description": "the item-item matrices' memory limit (items x items, thrice)",
         },
     }
 
@@ -31,14 +35,16 @@ class EASE(Recommender):
         import torch
 
         n = data.n_items
-        need = 8 * n * n * 3 / 1e9  # the Gram matrix, its inverse and the result, float64
+        dtype = torch.float64 if self.params["precision"] == "fp64" else torch.float32
+        need = dtype.itemsize * n * n * 3 / 1e9  # the Gram matrix, its inverse and the result
         if need > self.params["max_gb"]:
             raise MemoryError(
                 f"EASE needs about {need:.1f} GB for {n:,} items (params.max_gb "
                 f"{self.params['max_gb']}); ELSA is its factorised form for large catalogues"
             )
         x = data.matrix("train").astype(np.float64)
-        gram = torch.from_numpy((x.T @ x).toarray()).to(self.device)
+        host = np.float64 if dtype == torch.float64 else np.float32
+        gram = torch.from_numpy((x.T @ x).astype(host).toarray()).to(self.device)
         gram.diagonal().add_(self.params["l2"])
         p = torch.linalg.inv(gram)
         b = -p / p.diagonal()

@@ -269,6 +269,7 @@ def yambda_split(
     val_start = val_end - val_seconds * second
     train_end = val_start - gap_seconds * second
     dates = (None, test, None, train_end, val_start, val_end)
+    options.pop("val_fraction", None)
     return _split("yambda", log_path, catalogue_path, dates, 0.5, **options)
 
 

@@ -38,7 +38,7 @@ def dataset_file(
     listed = read_manifest(manifest) if manifest else {}
     published = published_checksums(record_json) if record_json else {}
     expected = expected_for(name, listed, published)
-    if expected.md5 is None and expected.size is None:
+    if expected.checks() is None:
         log.warning("%s: neither the manifest nor the record gives a size or checksum", name)
     fetch(
         settings["url"].format(name=name),
