@@ -38,6 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from audiorec.data.synthetic import unit_interval  # the same hash as Yambda's synthetic log
+
 REPO = Path(__file__).resolve().parents[1]
 START, TEST, END = "2019-02-20", "2020-02-20", "2020-03-20"
 N_USERS, N_TRACKS = 119_140, 56_512
@@ -47,14 +50,6 @@ ALNUM = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 def ids(n: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return ALNUM[rng.integers(0, len(ALNUM), (n, 16))].view("S16").ravel()
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64: a well-spread 64-bit hash of each value."""
-    x = (x + np.uint64(0x9E3779B97F4A7C15)).astype(np.uint64)
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
 
 
 def generate(path: Path, events: int, seed: int = 0, chunk: int = 5_000_000) -> None:
@@ -78,8 +73,8 @@ def generate(path: Path, events: int, seed: int = 0, chunk: int = 5_000_000) -> 
             u = rng.choice(N_USERS, n, p=activity)
             # the rank within the user's repertoire: log-uniform, so low ranks are replayed most
             rank = np.floor(repertoire[u] ** rng.random(n)).astype(np.uint64)
-            key = _mix(u.astype(np.uint64) * np.uint64(1_000_003) + rank)
-            i = np.minimum(np.searchsorted(cdf, (key >> np.uint64(11)) / 2.0**53), N_TRACKS - 1)
+            v = unit_interval(u.astype(np.uint64) * np.uint64(1_000_003) + rank)
+            i = np.minimum(np.searchsorted(cdf, v), N_TRACKS - 1)
             t = np.sort(rng.integers(t0, t1, n))
             table = pa.table(
                 {

@@ -66,12 +66,12 @@ YAMBDA_FILES = ["flat/50m/listens.parquet", "embeddings.parquet"]
 
 
 def yambda_folder(root: Path) -> Path:
-    """Yambda-50M in miniature, in its exact schema: 150 users, 900 tracks (95 % with a
+    """Yambda-50M in miniature, in its exact schema: 150 users, 4,000 tracks (95 % with a
     vector), 40 k listens over its last 10 days, so that each split window holds some."""
     from audiorec.data import yambda
 
     yambda.synthetic(
-        root, "50m", users=150, items=900, events=40_000, dim=32, days=10, embedded=0.95
+        root, "50m", users=150, items=4000, events=40_000, dim=32, days=10, embedded=0.95
     )
     return root
 

@@ -28,7 +28,7 @@ SETTINGS = {"scale": "50m", "events": ["listens"], "listen_threshold": 50, "orga
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
     root = tmp_path_factory.mktemp("yambda")
-    yambda.synthetic(root, users=80, items=300, events=12_000, dim=8, days=6, embedded=0.9)
+    yambda.synthetic(root, users=80, items=3000, events=12_000, dim=8, days=6, embedded=0.9)
     return root
 
 
@@ -84,7 +84,6 @@ def test_conversion_keeps_the_events_that_count(hub, tmp_path, settings):
         got.sort_values(key).reset_index(drop=True),
         expected.astype("int64").sort_values(key).reset_index(drop=True),
     )
-    assert log["timestamp"].is_monotonic_increasing
     # codes in order of first appearance
     first = log.groupby("user")["timestamp"].min()
     assert first.is_monotonic_increasing
@@ -101,7 +100,10 @@ def test_rows_out_of_order_convert_to_the_same_log(hub, tmp_path):
     a = converted(hub, tmp_path / "a")
     b = converted(shuffled, tmp_path / "b")
     for x, y in zip(a[:3], b[:3], strict=True):
-        pd.testing.assert_frame_equal(x, y)
+        key = list(x.columns)
+        pd.testing.assert_frame_equal(
+            x.sort_values(key).reset_index(drop=True), y.sort_values(key).reset_index(drop=True)
+        )
 
 
 def test_a_missing_event_type_is_named(hub, tmp_path):
@@ -188,6 +190,10 @@ def test_config_refuses_what_yambda_cannot_be():
     onion["split"] = {"method": "yambda"}
     with pytest.raises(ConfigError, match=r"split\.method"):
         validate_config(onion)
+    bad = yaml.safe_load(yaml.safe_dump(cfg))
+    bad["split"]["ties"] = "file"
+    with pytest.raises(ConfigError, match=r"split\.ties"):
+        validate_config(bad)
     bad = yaml.safe_load(yaml.safe_dump(cfg))
     bad["dataset"]["yambda"]["scale"] = "1b"
     with pytest.raises(ConfigError, match="scale"):

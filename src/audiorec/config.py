@@ -82,6 +82,10 @@ def _check_dataset(cfg: dict) -> None:
                 f"config key dataset.{key}: Yambda publishes no audio or track files; set it to null "
                 "(its audio vectors come as embeddings.parquet: a precomputed backbone)"
             )
+    if cfg["split"].get("ties") == "file":
+        raise ConfigError(
+            "config key split.ties: Yambda's converted log keeps no file order; use ties: item"
+        )
     files = cfg["download"]["files"]
     files += [f for f in yambda.files(data["yambda"]) if f not in files]
 

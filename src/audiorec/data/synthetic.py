@@ -60,6 +60,20 @@ class Style:
     noise_color: float  # one-pole low-pass coefficient of the noise (0 white, ~1 dark)
 
 
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """A well-spread 64-bit hash of each value: the same key always draws the same item,
+    so synthetic logs written in chunks replay a user's tracks across chunks."""
+    x = (x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)).astype(np.uint64)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def unit_interval(key: np.ndarray) -> np.ndarray:
+    """A hash as a float in [0, 1)."""
+    return (splitmix64(key) >> np.uint64(11)) / 2.0**53
+
+
 def make_styles(n: int, rng: np.random.Generator) -> list[Style]:
     """Styles spread over the space, so that each pair differs on several axes."""
     roots = rng.permutation(np.linspace(40, 80, n))

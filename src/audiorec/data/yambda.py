@@ -13,8 +13,8 @@ for every dataset (``log.parquet`` of int32 codes and timestamps, and the
 two code tables), with DuckDB, out of core: a listen counts when at least
 ``listen_threshold`` percent of the track was played (Yambda's "Listen+": 50),
 likes count as they are, ``organic_only`` keeps the events users chose. Codes
-are numbered in order of each user's (track's) first event, rows written in
-time order; timestamps become instants from 1970-01-01 (Yambda's seconds), so
+are numbered in order of each user's (track's) first event; rows are in no
+particular order (``split.ties: file`` is refused for Yambda); timestamps become instants from 1970-01-01 (Yambda's seconds), so
 Yambda's split constants read as they are published.
 """
 
@@ -121,17 +121,17 @@ def convert(
         for event in settings["events"]:
             _check(con, Path(root) / event_file(settings["scale"], event), event)
         con.execute(f"CREATE TEMP VIEW ev AS {events_query(root, settings)}")
-        counts = con.execute(
-            "SELECT count(*), count(DISTINCT uid), count(DISTINCT item_id) FROM ev"
-        ).fetchone()
-        if not counts[0]:
-            raise YambdaError(f"{root}: no event of {settings['events']} passes the filters")
         for table, key in (("users", "uid"), ("tracks", "item_id")):
             con.execute(
                 f"CREATE TEMP TABLE {table} AS SELECT {key}, "
                 f"(row_number() OVER (ORDER BY first, {key}) - 1)::INTEGER AS code "
                 f"FROM (SELECT {key}, min(timestamp) AS first FROM ev GROUP BY 1)"
             )
+        users, tracks = (
+            con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("users", "tracks")
+        )
+        if not users:
+            raise YambdaError(f"{root}: no event of {settings['events']} passes the filters")
         con.execute(
             f"COPY (SELECT code AS user, {key_cast('uid')} AS user_id FROM users ORDER BY code) "
             f"TO '{users_path}' (FORMAT parquet)"
@@ -140,15 +140,16 @@ def convert(
             f"COPY (SELECT code AS track, {key_cast('item_id')} AS track_id FROM tracks ORDER BY code) "
             f"TO '{tracks_path}' (FORMAT parquet)"
         )
-        con.execute(
+        # no ORDER BY: sorting billions of rows would cost more than the rest together, and
+        # nothing downstream reads the row order (the split orders by time; ties by item)
+        events = con.execute(
             f"""COPY (SELECT users.code AS user, tracks.code AS track,
                       epoch_ms(ev.timestamp::BIGINT * 1000)::TIMESTAMP_NS AS timestamp
-                 FROM ev JOIN users USING (uid) JOIN tracks USING (item_id)
-                 ORDER BY ev.timestamp, users.code, tracks.code)
+                 FROM ev JOIN users USING (uid) JOIN tracks USING (item_id))
                 TO '{output}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1048576)"""
-        )
+        ).fetchone()[0]
         con.close()
-    stats = {"events": counts[0], "users": counts[1], "tracks": counts[2]}
+    stats = {"events": events, "users": users, "tracks": tracks}
     log.info("yambda %s %s: %s", settings["scale"], "+".join(settings["events"]), stats)
     return stats
 
@@ -169,11 +170,13 @@ def synthetic(
     chunk: int = 5_000_000,
     days: int | None = None,
     embedded: float = 1.0,
+    repertoire: int = 1500,
 ) -> dict:
     """A log in Yambda's exact schema (file names, column names and types), written in
     chunks of `chunk` events so that any size fits in memory: users with a taste for a
-    few of `styles` styles, items whose audio embedding is their style's centroid plus
-    noise, timestamps over Yambda's 301 days (or its last `days`) in 5-s steps, listens with a played share
+    few of `styles` styles and a repertoire (median `repertoire` tracks, popular ones
+    likelier) that they replay, favourites most; items whose audio embedding is their
+    style's centroid plus noise, timestamps over Yambda's 301 days (or its last `days`) in 5-s steps, listens with a played share
     (most finished, many skipped) and organic flags, and likes of a tenth of the
     finished listens; the `embedded` share of the items has a vector (Yambda's: 82 %).
     The benchmark's 500 M-event log and the tests' miniatures."""
@@ -181,17 +184,21 @@ def synthetic(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from audiorec.data.synthetic import unit_interval
+
     root = Path(root)
     folder = root / "flat" / scale
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     item_style = rng.integers(0, styles, items)
     taste = rng.dirichlet(np.full(styles, 0.3), users)
-    by_style = [np.flatnonzero(item_style == s) for s in range(styles)]
-    popularity = rng.zipf(1.6, items).astype(float)
-    weights = [popularity[ids] / popularity[ids].sum() for ids in by_style]
-    activity = rng.zipf(1.8, users).astype(float)
+    by_style = [rng.permutation(np.flatnonzero(item_style == s)) for s in range(styles)]
+    # popularity by rank within a style (a random order of its items): ∝ 1 / rank^0.9
+    cdfs = [np.cumsum(1.0 / np.arange(1, len(ids) + 1) ** 0.9) for ids in by_style]
+    cdfs = [c / c[-1] for c in cdfs]
+    activity = rng.lognormal(0, 1.2, users)
     activity /= activity.sum()
+    repertoire = np.maximum(5, rng.lognormal(np.log(repertoire), 0.8, users)).astype(np.int64)
     listens_schema = pa.schema(
         [
             (c, getattr(pa, t)())
@@ -223,12 +230,18 @@ def synthetic(
         for start in range(0, events, chunk):
             n = min(chunk, events - start)
             uid = rng.choice(users, n, p=activity)
-            style = (taste[uid].cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+            # a track of the user's repertoire, low ranks replayed most (log-uniform rank);
+            # the (user, rank) key hashes to the same style and track in every chunk
+            rank = np.floor(repertoire[uid] ** rng.random(n)).astype(np.uint64)
+            key = uid.astype(np.uint64) * np.uint64(1_000_003) + rank
+            style = (taste[uid].cumsum(axis=1) > unit_interval(key)[:, None]).argmax(axis=1)
+            draw = unit_interval(key ^ np.uint64(0x5DEECE66D))
             item = np.empty(n, np.int64)
             for s in range(styles):
                 rows = np.flatnonzero(style == s)
                 if rows.size and by_style[s].size:
-                    item[rows] = rng.choice(by_style[s], rows.size, p=weights[s])
+                    at = np.minimum(np.searchsorted(cdfs[s], draw[rows]), by_style[s].size - 1)
+                    item[rows] = by_style[s][at]
                 elif rows.size:
                     item[rows] = rng.integers(0, items, rows.size)
             first = 0 if days is None else (LAST_TIMESTAMP - days * DAY) // 5
