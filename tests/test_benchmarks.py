@@ -60,8 +60,19 @@ def test_training_epoch_runs_each_model_on_a_few_users():
         "training_epoch.py", "--users", "40", "--items", "400", "--history", "20", "--threads", "1",
         "--dims", "16",
     )  # fmt: skip
-    for model in ("shallow", "bert4rec", "sasrec", "elsa", "hybrid"):
+    for model in ("shallow", "bert4rec", "sasrec", "elsa", "hybrid", "ials", "ease"):
         assert f"\n{model}" in stdout
+
+
+def test_yambda_scale_agrees_with_duckdb_on_a_small_log(tmp_path):
+    stdout = _run(
+        "yambda_scale.py",
+        "--events", "200000", "--users", "500", "--items", "20000", "--folder", str(tmp_path),
+        "--threads", "1", "--memory-mb", "500",
+    )  # fmt: skip
+    summary = json.loads(stdout[stdout.index("{\n") :])
+    assert summary["same_rows"] and all(summary["audiorec"]["rows"])
+    assert summary["projection_5b"]["wall_h"] > 0
 
 
 def test_musicnn_stage_matches_the_port_on_a_few_clips():

@@ -115,7 +115,8 @@ def estimate(cfg: dict) -> list[Line]:
     table = units()
     size = dataset_size(cfg)
     lines: list[Line] = []
-    conv = table["stages"]["convert_and_split"]
+    stages = table["stages"]
+    conv = stages.get(f"convert_and_split_{cfg['dataset']['format']}", stages["convert_and_split"])
     events = size["events"] / 1e6
     lines.append(
         Line(
@@ -197,10 +198,14 @@ def estimate(cfg: dict) -> list[Line]:
         epochs = spec.get("params", {}).get(key, 100) if unit.get("per_epoch") else 1
         dim = _run_dim(cfg, run, table)
         scale = (dim / unit["dim"]) ** unit.get("scales_with_dim", 0.0)  # measured at 2 widths
-        if "items" in unit:  # a full softmax over the catalogue: measured at 2 sizes
-            scale *= (size["tracks"] / unit["items"]) ** unit["scales_with_items"]
+        if "items" in unit:  # the full softmax's share grows with the catalogue (2 sizes timed)
+            share = unit["item_share"]
+            scale *= (1 - share) + share * size["tracks"] / unit["items"]
         seconds = epochs * unit["cpu_seconds_per"] * _count(size, unit["per"]) * scale
-        peak = max(unit["peak_gb"], unit.get("peak_bytes_per_item2", 0) * size["tracks"] ** 2 / 1e9)
+        per_item2 = unit.get("peak_bytes_per_item2", 0)
+        if isinstance(per_item2, dict):  # by the run's precision
+            per_item2 = per_item2[spec.get("params", {}).get("precision", "fp64")]
+        peak = max(unit["peak_gb"], per_item2 * size["tracks"] ** 2 / 1e9)
         gpu = unit.get("gpu_seconds_per")
         if gpu:
             gpu *= epochs * _count(size, unit["per"]) * scale
