@@ -37,9 +37,11 @@ include: "rules/download.smk"
 include: "rules/embeddings.smk"
 include: "rules/recommend.smk"
 include: "rules/aggregate.smk"
+include: "rules/probes.smk"
 
 
 rule all:
     input:
         summary_outputs(),
+        PROBE_TARGETS,
     default_target: True

@@ -9,6 +9,7 @@ if config["demo"]["enabled"]:
             info=data_file("id_information"),
             audio=directory(os.path.join(DATA["root"], DATA["audio_dir"])),
             truth=os.path.join(DATA["root"], "synthetic_truth.tsv"),
+            styles=os.path.join(DATA["root"], "synthetic_styles.tsv"),
         params:
             demo=config["demo"],
             code=code("generate_demo"),

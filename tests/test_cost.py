@@ -74,5 +74,8 @@ def test_yambda_costs_grow_with_its_scale():
         assert small[key] < mid[key] < large[key], key
     events = cost.DATASETS["yambda/50m"]["events"]
     assert small[("data", "convert the log, split")] == pytest.approx(
-        events / 1e6 * cost.units()["stages"]["convert_and_split"]["seconds_per_m_events"] / 3600
+        events
+        / 1e6
+        * cost.units()["stages"]["convert_and_split_yambda"]["seconds_per_m_events"]
+        / 3600
     )

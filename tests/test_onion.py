@@ -50,7 +50,10 @@ def record(tmp_path_factory):
             )
         server.files["/api/records/1"] = json.dumps({"files": listing}).encode()
         server.faults["/files/userid_trackid_timestamp.tsv.bz2"] = ["drop"]
-        server.faults["/files/id_ivec256.tsv.bz2"] = [500, "wrong"]
+        server.faults["/files/id_ivec256.tsv.bz2"] = [
+            500,
+            "no-range",
+        ]  # (a wrong file fails at once)
         yield server
 
 

@@ -148,6 +148,60 @@ def test_journal_preset_with_elsa(mini, tmp_path):
     assert len(elsa) and elsa.filter(like="HitRate").notna().all(axis=None)
 
 
+def test_mir_overlay_from_an_empty_folder(tmp_path):
+    """presets/mir.yaml on the demo: every probe dataset in miniature, in its published
+    layout, fetched from loopback (EmoMusic, shared on request, placed by hand); the plan
+    starts with the downloads; the report has each task beside the recommenders."""
+    import hashlib
+
+    import yaml
+
+    from tests import probe_miniatures
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config = miniature._merge(config, yaml.safe_load((REPO / "presets" / "mir.yaml").read_text()))
+    config["results_dir"] = str(tmp_path / "results")
+    config["dataset"]["root"] = str(tmp_path / "data")
+    config["demo"].update(n_tracks=120, n_users=80, clip_seconds=4.0, n_styles=4)
+    config["recommenders"] = {k: config["recommenders"][k] for k in ("knn", "popularity", "random")}
+    config["probes"].update(seeds=[0], grid={"lr": [0.01], "weight_decay": [0.0]}, max_epochs=30)
+    config["probes"]["tasks"].pop("demo_tags", None)
+    with FaultyServer() as server:
+        for task, spec in config["probes"]["tasks"].items():
+            spec["root"] = str(tmp_path / "probes" / task)
+            spec["n_shards"] = 1
+            if task == "emomusic":
+                probe_miniatures.place(task, Path(spec["root"]))
+                continue
+            for name, data in probe_miniatures.ARCHIVED[task](Path(spec["root"])).items():
+                server.files[f"/{task}/{name}"] = data
+                md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+                spec.setdefault("remotes", {})[name] = {
+                    "url": f"{server.url}/{task}/{name}",
+                    "md5": md5,
+                    "size": len(data),
+                }
+        path = tmp_path / "mir.yaml"
+        path.write_text(yaml.safe_dump(config))
+        planned = snakemake(path, tmp_path / "work", tmp_path, "--dry-run", "--quiet", "rules")
+        assert planned.returncode == 0, planned.stderr[-3000:]
+        rows = [line.split() for line in planned.stdout.splitlines()]
+        counts = {r[0]: int(r[1]) for r in rows if len(r) == 2 and r[1].isdigit()}
+        assert counts["probe_download_gtzan"] == 4 and counts["probe_download_giantsteps_key"] == 2
+        assert counts["probe_download_magnatagatune"] == 8 and counts["probe"] == 4 * 2
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        run_to_report(path, tmp_path / "work", tmp_path, tmp_path / "results")
+    tables = tmp_path / "results" / "tables"
+    joint = pd.read_csv(tables / "mir_vs_rec.csv").set_index("backbone")
+    assert set(joint.index) == {"mfcc", "musicnn"}
+    for column in ("gtzan accuracy", "magnatagatune ROC-AUC", "giantsteps_key weighted_score",
+                   "emomusic R2", "knn hot"):  # fmt: skip
+        assert joint[column].notna().all(), column
+    log = tmp_path / "results" / "logs" / "probes" / "gtzan" / "download" / "genres.tar.gz.log"
+    assert "size and MD5 verified" in log.read_text()
+    assert (tmp_path / "results" / "figures" / "mir_vs_rec.png").stat().st_size > 5000
+
+
 def test_demo_preset(tmp_path):
     """config.yaml, the demo, with its generator's dataset shrunk."""
     import yaml

@@ -122,6 +122,7 @@ ALL_RUNS = {
     ("none", "shallow"),
     ("none", "popularity"),
     ("none", "random"),
+    ("none", "elsa"),
 }
 
 
@@ -142,7 +143,14 @@ def test_workflow_writes_tables_figure_and_failures(finished):
         "none/elsa/none",
     }
     assert summary.set_index("run").loc["none/random/none", "seeds"] == 2
-    assert summary.set_index("run").loc["none/elsa/none"].filter(like="HitRate").notna().all()
+    joint = pd.read_csv(tables / "mir_vs_rec.csv").set_index("backbone")
+    assert (
+        set(joint.index) == {"mfcc_a", "mfcc_b"}
+        and joint["demo_tags ROC-AUC"].between(0.5, 1).all()
+    )
+    assert (
+        summary.set_index("run").loc["none/elsa/none"].filter(regex=r"^HitRate@\d+$").notna().all()
+    )
     assert (finished / "results" / "figures" / "summary.png").stat().st_size > 1000
     tests = pd.read_csv(tables / "tests.csv")
     assert set(tests["baseline"]) == {"none/random/none", "none/shallow/random"}
@@ -176,12 +184,13 @@ def test_workflow_writes_publication_tables_breakdowns_and_figures(finished):
         > summary.loc["none/popularity/none", "Coverage@50"]
     )
     history = pd.read_csv(tables / "training_history.csv")
-    assert set(history["run"]) == {"mfcc_a/shallow/frozen", "none/shallow/random"}
+    assert set(history["run"]) == {"mfcc_a/shallow/frozen", "none/shallow/random", "none/elsa/none"}
     for name in ("summary", "significance", "activity", "popularity"):
         assert (figs / f"{name}.png").stat().st_size > 5000, name
         assert len(pd.read_csv(figs / f"{name}.csv")), name
     assert sorted(p.name for p in (figs / "training").glob("*.png")) == [
         "mfcc_a__shallow__frozen.png",
+        "none__elsa__none.png",
         "none__shallow__random.png",
     ]
     assert not (tables / "hot_cold.csv").exists()  # a global-time split has no cold block
@@ -217,6 +226,7 @@ def test_a_training_size_sweep_adds_only_its_own_jobs(tree, finished, tmp_path):
             for b in ("mfcc_a", "mfcc_b")
         },
         ("aggregate", "", ""),
+        ("probe_report", "", ""),
         ("all", "", ""),
     }, jobs
 
@@ -245,8 +255,8 @@ def test_report_settings_rerun_only_the_aggregation(tree, finished, tmp_path):
         tree,
         finished,
         edited_config(tmp_path, lambda c: c.setdefault("report", {}).update(metric="NDCG")),
-    )
-    assert jobs == {("aggregate", "", ""), ("all", "", "")}, jobs
+    )  # (the probe report shows the report metric too)
+    assert jobs == {("aggregate", "", ""), ("probe_report", "", ""), ("all", "", "")}, jobs
 
 
 def test_nothing_to_do_when_nothing_changed(tree, finished):
@@ -262,7 +272,9 @@ def test_editing_one_backbone_reruns_only_its_jobs(tree, finished, tmp_path):
         ("merge_embeddings", "mfcc_b", ""),
         ("train", "mfcc_b", "knn"),
         ("evaluate", "mfcc_b", "knn"),
+        ("probe", "mfcc_b", ""),  # the MIR side of the same vectors
         ("aggregate", "", ""),
+        ("probe_report", "", ""),
         ("all", "", ""),
     }, jobs
     path = edited_config(tmp_path, lambda c: c["backbones"]["mfcc_a"]["params"].update(n_mfcc=12))
@@ -286,7 +298,7 @@ def test_editing_one_backbone_reruns_only_its_jobs(tree, finished, tmp_path):
 )
 def test_evaluation_settings_rerun_evaluations_only(tree, finished, tmp_path, change):
     jobs = dry_run(tree, finished, edited_config(tmp_path, change))
-    assert rules_of(jobs) == {"evaluate", "aggregate", "all"}, jobs
+    assert rules_of(jobs) == {"evaluate", "aggregate", "probe_report", "all"}, jobs
     assert {(b, r) for rule, b, r in jobs if rule == "evaluate"} == ALL_RUNS
 
 
@@ -329,6 +341,7 @@ def append_comment(text: str) -> str:
             "audiorec/backbones/base.py",
             {("extract", b, "") for b in ("mfcc_a", "mfcc_b")}
             | {("merge_embeddings", b, "") for b in ("mfcc_a", "mfcc_b")}
+            | {("probe", b, "") for b in ("mfcc_a", "mfcc_b")}
             | {(rule, b, r) for rule in ("train", "evaluate") for b, r in ALL_RUNS if b != "none"},
             id="backbones/base.py",
         ),
@@ -340,8 +353,21 @@ def test_editing_code_reruns_the_jobs_that_import_it(tree, finished, module, exp
     path = tree / "src" / module
     with edited(path, append_code):
         jobs = dry_run(tree, finished)
-    downstream = {("aggregate", "", ""), ("all", "", "")} if expected else set()
-    assert jobs == expected | downstream, jobs
+    downstream = {("aggregate", "", ""), ("probe_report", "", ""), ("all", "", "")}
+    assert jobs == (expected | downstream if expected else set()), jobs
+
+
+def test_probe_settings_rerun_the_probes_only(tree, finished, tmp_path):
+    """The MIR side is its own: probe settings re-run probes and their report, a probe
+    task's module also its clip table."""
+    jobs = dry_run(tree, finished, edited_config(tmp_path, lambda c: c["probes"].update(seeds=[0])))
+    assert jobs == {("probe", b, "") for b in ("mfcc_a", "mfcc_b")} | {
+        ("probe_report", "", ""),
+        ("all", "", ""),
+    }, jobs
+    with edited(tree / "src" / "audiorec" / "probes" / "demo_tags.py", append_code):
+        jobs = dry_run(tree, finished)
+    assert rules_of(jobs) == {"probe_clips", "probe", "probe_report", "all"}, jobs
 
 
 def test_a_touched_wrapper_reruns_nothing_an_edited_one_its_jobs(tree, finished):
@@ -350,7 +376,7 @@ def test_a_touched_wrapper_reruns_nothing_an_edited_one_its_jobs(tree, finished)
     assert dry_run(tree, finished) == set()
     with edited(script, append_code):
         jobs = dry_run(tree, finished)
-    assert rules_of(jobs) == {"train", "evaluate", "aggregate", "all"}
+    assert rules_of(jobs) == {"train", "evaluate", "aggregate", "probe_report", "all"}
     assert {(b, r) for rule, b, r in jobs if rule == "train"} == ALL_RUNS
 
 
@@ -383,6 +409,9 @@ ENV_OF_RULE = {
     "aggregate": "core",
     "train": "train",
     "evaluate": "train",
+    "probe_clips": "core",
+    "probe": "train",
+    "probe_report": "core",
 }
 
 

@@ -135,6 +135,44 @@ def _check_backbones(cfg: dict) -> None:
             )
 
 
+def _check_probes(cfg: dict) -> None:
+    from audiorec import probes
+
+    block = cfg["probes"]
+    if block["report_model"] not in block["models"]:
+        raise ConfigError(
+            f"config key probes.report_model: {block['report_model']!r} is not among "
+            f"probes.models ({', '.join(block['models'])})"
+        )
+    for name, spec in block["tasks"].items():
+        cls = _typed(probes, spec, f"probes.tasks.{name}")
+        if cls.COLLECTION == "own" and not spec["root"]:
+            raise ConfigError(
+                f"config key probes.tasks.{name}.root: the task's files need a folder of their own"
+            )
+        for file in spec["remotes"]:
+            if file not in cls.REMOTES:
+                raise ConfigError(
+                    f"config key probes.tasks.{name}.remotes.{file}: {spec['type']} fetches no such "
+                    f"file (it fetches: {', '.join(cls.REMOTES) or 'nothing'})"
+                )
+    for backbone in block["backbones"] or []:
+        if backbone not in cfg["backbones"]:
+            raise ConfigError(
+                f"config key probes.backbones: {backbone!r} is not a backbone of this config "
+                f"(backbones: {', '.join(cfg['backbones'])})"
+            )
+    if block["tasks"]:
+        from audiorec.probes import planning
+
+        for name in block["tasks"]:
+            if not planning.backbones(cfg, name):
+                raise ConfigError(
+                    f"config key probes.tasks.{name}: no backbone of probes.backbones can embed "
+                    "its clips (a task with audio of its own needs a backbone that reads audio)"
+                )
+
+
 def _check_recommenders(cfg: dict) -> None:
     configured = set(cfg["backbones"])
     for name, spec in cfg["recommenders"].items():
@@ -240,6 +278,7 @@ def validate_config(cfg: dict, schema: Mapping | None = None) -> dict:
     _check_run_refs(cfg)
     _check_sweeps(cfg)
     _check_reported(cfg)
+    _check_probes(cfg)
     ordered = canonical(cfg)
     cfg.clear()
     cfg.update(ordered)

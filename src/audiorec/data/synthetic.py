@@ -11,7 +11,8 @@ content model can find, and a recommender that reads it can beat chance.
 
 Written files: ``audios/<track_id>.<ext>``, ``userid_trackid_timestamp.tsv``
 and ``id_information.csv`` (both tab-separated, as in Music4All-Onion), plus
-``synthetic_truth.tsv`` (each track's style) for checks.
+``synthetic_truth.tsv`` (each track's style) for checks and
+``synthetic_styles.tsv`` (each style's synthesis parameters) for the demo's probe task.
 """
 
 from __future__ import annotations
@@ -98,6 +99,23 @@ def make_styles(n: int, rng: np.random.Generator) -> list[Style]:
         )
         for s in range(n)
     ]
+
+
+SYNTH_PARAMS = ("tempo", "root", "rolloff", "odd", "decay", "note_beats", "scale", "drums", "noise",
+                "noise_color")  # fmt: skip
+
+
+def style_table(styles: list[Style]) -> pd.DataFrame:
+    """Each style's synthesis parameters, one row per style: what the demo's probe task
+    turns into tags."""
+    return pd.DataFrame(
+        {
+            "style": range(len(styles)),
+            **{k: [getattr(s, k) for s in styles] for k in SYNTH_PARAMS},
+            "kick_density": [float(s.kick.mean()) for s in styles],
+            "hat_density": [float(s.hat.mean()) for s in styles],
+        }
+    )
 
 
 def _random_ids(rng: np.random.Generator, n: int, length: int, prefix: str = "") -> list[str]:
@@ -372,6 +390,7 @@ def generate(
         }
     )
     truth.to_csv(root / "synthetic_truth.tsv", sep="\t", index=False)
+    style_table(styles).to_csv(root / "synthetic_styles.tsv", sep="\t", index=False)
     pd.DataFrame(taste, index=pd.Index(user_ids, name="user_id")).round(4).to_csv(
         root / "synthetic_user_taste.tsv", sep="\t"
     )

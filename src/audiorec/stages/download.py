@@ -79,3 +79,20 @@ def audio(
     pd.DataFrame(
         {"track_id": table.track_id, "downloaded": [t not in failed for t in table.track_id]}
     ).to_csv(report, sep="\t", index=False)
+
+
+def probe_file(spec: dict, name: str, output: str, retries: int) -> None:
+    """One file a probe task fetches (``ProbeTask.REMOTES``), checked against the size and
+    MD5 the task records for it, or those of the copy the task entry's ``remotes`` names."""
+    from audiorec import probes
+
+    remote = probes.get(spec["type"]).REMOTES[name]
+    url, md5, size = remote.url, remote.md5, remote.size
+    copy = spec.get("remotes", {}).get(name)
+    if copy:
+        url, md5, size = copy["url"], copy["md5"] or md5, copy["size"] or size
+        log.info("%s: from %s (the task entry's remotes)", name, url)
+    expected = Expected(size=size, md5=md5)
+    if expected.checks() is None:
+        log.warning("%s: its host publishes no size or checksum", name)
+    fetch(url, output, expected, retries=retries, progress_every=30)

@@ -1,0 +1,183 @@
+"""Both sides of the study's claim on the same vectors: MIR probe scores beside recommendation scores.
+
+The probe results (one row per task, backbone, layer, model and seed) are
+summarised per task and backbone: the mean test value of the task's main
+metric over seeds with its Student-t interval, for the report's probe model
+(``probes.report_model``) on the backbone's own vector. They are joined to
+each recommender's frozen-vector row of the results table (the report metric
+at its largest K, hot and cold blocks where the split has them), one row per
+backbone. Across backbones, each MIR task is then rank-correlated with each
+recommendation column: Spearman's rho (interval: Fisher's z with Bonett and
+Wright's variance) and Kendall's tau (Fieller's variance), which need at
+least four and five backbones; with fewer the row says so. MARBLE's
+published probe figures, where a task gives them, stand beside ours.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from audiorec.reporting.stats import t_interval
+
+
+def read_results(paths) -> pd.DataFrame:
+    frames = [
+        pd.read_csv(p, sep="\t", keep_default_na=False, na_values=[""], dtype={"layer": str})
+        for p in paths
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def probe_summary(results: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Per task, backbone, layer and model: the main test metric's mean and interval over seeds."""
+    rows = []
+    keys = ["task", "backbone", "layer", "model"]
+    results = results.assign(layer=results["layer"].fillna("").astype(str))
+    for key, group in results.groupby(keys, sort=True):
+        metric = group["main_metric"].iloc[0]
+        mean, low, high = t_interval(group[f"test {metric}"].to_numpy(), confidence)
+        rows.append(
+            {
+                **dict(zip(keys, key, strict=True)),
+                "metric": metric,
+                "mean": mean,
+                "low": low,
+                "high": high,
+                "seeds": len(group),
+                "n_test": int(group["n_test"].iloc[0]),
+                "missing": int(group["missing"].iloc[0]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def joint_table(
+    probes: pd.DataFrame, summary: pd.DataFrame, metric: str, model: str
+) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """One row per backbone: each task's probe score (``<task> <metric>``) and each
+    recommender's frozen-vector score per block (``<recommender> <block>``); and the two
+    lists of columns."""
+    own = probes[(probes["layer"] == "") & (probes["model"] == model)]
+    table = own.pivot_table(index="backbone", columns="task", values="mean", aggfunc="first")
+    metrics = own.drop_duplicates("task").set_index("task")["metric"]
+    table.columns = [f"{t} {metrics[t]}" for t in table.columns]
+    frozen = summary[summary["variant"] == "frozen"].copy()
+    if "block" not in frozen:
+        frozen["block"] = "test"
+    frozen["column"] = frozen["recommender"] + " " + frozen["block"].astype(str)
+    rec = frozen.pivot_table(index="backbone", columns="column", values=metric, aggfunc="first")
+    rec = rec.dropna(axis=1, how="all")
+    joint = table.join(rec, how="left").sort_index()
+    return joint, list(table.columns), list(rec.columns)
+
+
+def _fisher(r: float, n: int, variance: float, confidence: float) -> tuple[float, float]:
+    from scipy import stats
+
+    if not np.isfinite(r) or abs(r) >= 1:
+        return (r, r) if np.isfinite(r) else (math.nan, math.nan)
+    half = stats.norm.ppf((1 + confidence) / 2) * math.sqrt(variance)
+    z = math.atanh(r)
+    return math.tanh(z - half), math.tanh(z + half)
+
+
+def correlations(
+    table: pd.DataFrame, tasks: list[str], recs: list[str], confidence: float = 0.95
+) -> pd.DataFrame:
+    """Spearman and Kendall between every probe column and every recommendation column,
+    over the backbones that have both."""
+    from scipy import stats
+
+    rows = []
+    for task in tasks:
+        for rec in recs:
+            both = table[[task, rec]].dropna()
+            n = len(both)
+            row = {"probe": task, "recommendation": rec, "backbones": n}
+            if n >= 4 and both[task].nunique() > 1 and both[rec].nunique() > 1:
+                rho, p_rho = stats.spearmanr(both[task], both[rec])
+                var = (1 + rho**2 / 2) / (n - 3)
+                lo, hi = _fisher(rho, n, var, confidence)
+                row |= {
+                    "spearman": rho,
+                    "spearman low": lo,
+                    "spearman high": hi,
+                    "spearman p": p_rho,
+                }
+                tau, p_tau = stats.kendalltau(both[task], both[rec])
+                if n >= 5:
+                    lo, hi = _fisher(tau, n, 0.437 / (n - 4), confidence)
+                else:
+                    lo, hi = math.nan, math.nan
+                row |= {"kendall": tau, "kendall low": lo, "kendall high": hi, "kendall p": p_tau}
+                row["note"] = ""
+            else:
+                row["note"] = f"n/a: {n} of the 4 backbones needed have both scores"
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def reported_column(table: pd.DataFrame, specs: dict, types: dict) -> pd.DataFrame:
+    """``<task> reported``: MARBLE's figure for the backbone's type where the task has one."""
+    from audiorec import probes
+
+    out = table.copy()
+    for task, spec in specs.items():
+        published = probes.get(spec["type"]).REPORTED
+        if published:
+            out[f"{task} reported"] = [published.get(types.get(b, "")) for b in out.index]
+    return out
+
+
+def markdown(table: pd.DataFrame, corr: pd.DataFrame, probes: pd.DataFrame, title: str) -> str:
+    def fmt(v):
+        return "–" if pd.isna(v) else (f"{v:.4f}" if isinstance(v, float) else str(v))
+
+    lines = [f"# {title}", "", "## Probe scores beside recommendation scores", ""]
+    cols = ["backbone", *table.columns]
+    lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for backbone, row in table.iterrows():
+        lines.append("| " + " | ".join([backbone, *(fmt(v) for v in row)]) + " |")
+    lines += ["", "## Rank correlations across backbones", ""]
+    shown = [c for c in ("probe", "recommendation", "backbones", "spearman", "spearman low",
+                         "spearman high", "kendall", "kendall low", "kendall high", "note")
+             if c in corr.columns]  # fmt: skip
+    lines += ["| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
+    for _, row in corr.iterrows():
+        lines.append("| " + " | ".join(fmt(row.get(c)) for c in shown) + " |")
+    lines += ["", "## Every probe (mean over seeds, Student-t interval)", ""]
+    cols = ["task", "backbone", "layer", "model", "metric", "mean", "low", "high", "seeds",
+            "n_test", "missing"]  # fmt: skip
+    lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, row in probes.iterrows():
+        lines.append("| " + " | ".join(fmt(row[c]) for c in cols) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def figure(table: pd.DataFrame, tasks: list[str], recs: list[str], path: str | Path) -> None:
+    """One panel per probe task: each backbone's probe score (x) against each recommender's
+    score (y), a colour per recommendation column, the backbone's name beside its point."""
+    from audiorec.reporting.figures import _plt, save, style_of
+
+    plt = _plt()
+    n = max(len(tasks), 1)
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.8), squeeze=False)
+    styles = style_of(recs)
+    for ax, task in zip(axes[0], tasks, strict=False):
+        for rec in recs:
+            both = table[[task, rec]].dropna()
+            s = styles[rec]
+            ax.scatter(both[task], both[rec], color=s["color"], marker=s["marker"], label=rec)
+            for backbone, (x, y) in both.iterrows():
+                ax.annotate(backbone, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.set_xlabel(task)
+        ax.set_ylabel("recommendation (frozen vectors)")
+        ax.grid(alpha=0.3)
+    if recs:
+        axes[0][0].legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    save(fig, path, table.reset_index())

@@ -1,0 +1,19 @@
+"""Thin wrapper: see audiorec.stages.probe_report."""
+
+from _src import to_plain
+
+from audiorec.stages import probe_report
+from audiorec.stages.common import setup_job
+
+setup_job(snakemake.log[0], snakemake.threads)
+probe_report.run(
+    results=list(snakemake.input.results),
+    summary_path=snakemake.input.summary,
+    tasks=to_plain(snakemake.params.tasks),
+    backbone_types=to_plain(snakemake.params.types),
+    measure=snakemake.params.measure,
+    report_model=snakemake.params.report_model,
+    confidence=snakemake.params.confidence,
+    outputs=dict(snakemake.output.items()),
+    title=snakemake.params.title,
+)
