@@ -15,7 +15,10 @@ shard as the workflow does, then embedded two ways:
 - study loop: the authors' pattern, one file at a time: read and resample the
   clip, one forward pass, average, next file.
 
-On GPU the script also samples GPU utilisation (NVML) while each path runs.
+On GPU the script also samples GPU utilisation (NVML) while each path runs,
+and with `--precisions bf16 fp32` runs the pipeline once per precision and
+compares the vectors (largest difference relative to the vector's norm, and
+the lowest cosine similarity over the clips).
 """
 
 from __future__ import annotations
@@ -113,11 +116,10 @@ def make_clips(folder: Path, n: int) -> list[Path]:
         sys.exit("no test music: run `sh tests/fetch_music.sh .cache/music` first")
     paths = []
     for i in range(n):
+        source = sources[i % len(sources)]
+        room = max(1.0, sf.info(source).duration - 30.0)  # later clips wrap round the track
         y = decode(
-            sources[i % len(sources)],
-            44100,
-            offset_seconds=30.0 * (i // len(sources)),
-            max_seconds=30.0,
+            source, 44100, offset_seconds=(30.0 * (i // len(sources))) % room, max_seconds=30.0
         )
         path = folder / f"clip{i:03d}.wav"
         sf.write(path, np.pad(y, (0, max(0, 44100 * 30 - y.size))), 44100)
@@ -169,6 +171,13 @@ def main() -> None:
     )
     ap.add_argument("--workers", type=int, default=min(8, (os.cpu_count() or 2) - 1))
     ap.add_argument("--batch", type=int, default=8, help="chunks per forward pass (pipeline)")
+    ap.add_argument(
+        "--precisions",
+        nargs="+",
+        default=["auto"],
+        choices=["auto", "fp32", "bf16", "fp16"],
+        help="the pipeline's precision(s); the vectors of each are compared with the first's",
+    )
     args = ap.parse_args()
 
     import torch
@@ -191,13 +200,19 @@ def main() -> None:
             rate = cls.sample_rate_for(params)
             shard = tmp / f"{name}_{rate}.parquet"
             write_shard(shard, rate, [(p.stem, decode(p, rate)) for p in files])
-            pipeline = cls(
-                {**params, "chunks_per_batch": args.batch}, device=device, batch_size=args.batch
-            )
-            _ = pipeline.model  # load once per job, as the workflow does, outside the timing
-            extract_shard(pipeline, str(shard), workers=0)  # warm-up pass (kernels, allocator)
-            with Utilisation(device) as fast:
-                out = extract_shard(pipeline, str(shard), workers=args.workers)
+            runs = {}
+            for precision in args.precisions:
+                pipeline = cls(
+                    {**params, "chunks_per_batch": args.batch, "precision": precision},
+                    device=device,
+                    batch_size=args.batch,
+                )
+                _ = pipeline.model  # load once per job, as the workflow does, outside the timing
+                extract_shard(pipeline, str(shard), workers=0)  # warm-up (kernels, allocator)
+                with Utilisation(device) as u:
+                    out = extract_shard(pipeline, str(shard), workers=args.workers)
+                runs[precision] = (u, out)
+                del pipeline
             naive = cls({**params, "chunks_per_batch": 1}, device=device, batch_size=1)
             _ = naive.model
             with Utilisation(device) as slow, torch.inference_mode():
@@ -207,19 +222,29 @@ def main() -> None:
                     last, _ = naive.forward(x)
                     _ = last.mean(dim=1).float().cpu().numpy()
             audio_seconds = 30.0 * len(out.ids)
-            for label, u in (("pipeline", fast), ("study loop", slow)):
-                rows.append(
-                    {
-                        "backbone": name,
-                        "path": label,
-                        "clips": len(files),
-                        "audio s per s": round(audio_seconds / u.seconds, 2),
-                        "seconds": round(u.seconds, 2),
-                        "GPU util %": None if u.gpu is None else round(u.gpu, 1),
-                        "CPU util": round(u.cpu, 2),
-                    }
-                )
-            print(json.dumps(rows[-2]), json.dumps(rows[-1]), flush=True)
+            first = runs[args.precisions[0]][1].vectors.astype(np.float64)
+            timed = [(f"pipeline {p}", u, o) for p, (u, o) in runs.items()]
+            for label, u, o in [*timed, ("study loop fp32", slow, None)]:
+                row = {
+                    "backbone": name,
+                    "path": label,
+                    "clips": len(files),
+                    "audio s per s": round(audio_seconds / u.seconds, 2),
+                    "seconds": round(u.seconds, 2),
+                    "GPU util %": None if u.gpu is None else round(u.gpu, 1),
+                    "CPU util": round(u.cpu, 2),
+                    "max rel. diff": None,
+                    "min cosine": None,
+                }
+                if o is not None and len(runs) > 1:
+                    v = o.vectors.astype(np.float64)
+                    norms = np.linalg.norm(first, axis=1)
+                    row["max rel. diff"] = f"{(np.abs(v - first).max(axis=1) / norms).max():.1e}"
+                    cos = (v * first).sum(1) / (np.linalg.norm(v, axis=1) * norms)
+                    row["min cosine"] = f"{cos.min():.6f}"
+                rows.append(row)
+            for row in rows[-len(timed) - 1 :]:
+                print(json.dumps(row), flush=True)
     print(
         f"\ndevice {device}, {args.workers} workers, {args.batch} chunks per batch, {os.cpu_count()} CPU cores"
     )

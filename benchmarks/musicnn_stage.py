@@ -54,7 +54,7 @@ def make_shard(folder: Path, n: int) -> Path:
     return path
 
 
-def child(kind: str, shard: str, pooling: str, out: str, batch: str) -> None:
+def child(kind: str, shard: str, pooling: str, out: str, batch: str, device: str) -> None:
     import pandas as pd
 
     from audiorec.audio.cache import iter_shard
@@ -76,7 +76,7 @@ def child(kind: str, shard: str, pooling: str, out: str, batch: str) -> None:
         logging.getLogger("audiorec").addHandler(Rate())
         logging.getLogger("audiorec").setLevel(logging.INFO)
 
-        spec = {"type": "musicnn", "params": params, "batch_size": int(batch), "device": "cpu"}
+        spec = {"type": "musicnn", "params": params, "batch_size": int(batch), "device": device}
         started = time.perf_counter()
         extract.run(
             [shard],
@@ -92,7 +92,7 @@ def child(kind: str, shard: str, pooling: str, out: str, batch: str) -> None:
         print(json.dumps({"seconds": seconds, "n": len(vectors), "steady": rates[-1]}))
         return
     else:  # every patch computed, as before `first` computed only its own
-        bb = MusiCNNBackbone({**params, "pooling": "mean"}, batch_size=int(batch))
+        bb = MusiCNNBackbone({**params, "pooling": "mean"}, device=device, batch_size=int(batch))
         bb.embed([bb.prepare(next(iter_shard(shard))[1])])  # warm-up: weights, kernels
         started = time.perf_counter()  # decoding included, as the port's benchmark reads files
         vectors, pending = [], []
@@ -114,11 +114,13 @@ def _port_batch(bb, prepared, pooling) -> list:
     return [part[0] if pooling == "first" else part.mean(0) for part in parts]
 
 
-def run(kind: str, shard: Path, pooling: str, threads: int, folder: Path, batch: int) -> dict:
+def run(
+    kind: str, shard: Path, pooling: str, threads: int, folder: Path, batch: int, device: str
+) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     out = str(folder / f"{kind}-{pooling}.parquet")
     done = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(shard), pooling, out, str(batch)],
+        [sys.executable, __file__, "--child", kind, str(shard), pooling, out, str(batch), device],
         env=env,
         capture_output=True,
         text=True,
@@ -135,7 +137,8 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=48)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=64, help="tracks per batch (batch_size)")
-    ap.add_argument("--child", nargs=5)
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    ap.add_argument("--child", nargs=6)
     args = ap.parse_args()
     sys.path.insert(0, str(REPO / "src"))
     if args.child:
@@ -144,15 +147,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         shard = make_shard(folder, args.clips)
-        port = run("port", shard, "mean", args.threads, folder, args.batch)
-        stage = run("stage", shard, "mean", args.threads, folder, args.batch)
-        first = run("stage", shard, "first", args.threads, folder, args.batch)
-        port_first = run("port", shard, "first", args.threads, folder, args.batch)
+        port = run("port", shard, "mean", args.threads, folder, args.batch, args.device)
+        stage = run("stage", shard, "mean", args.threads, folder, args.batch, args.device)
+        first = run("stage", shard, "first", args.threads, folder, args.batch, args.device)
+        port_first = run("port", shard, "first", args.threads, folder, args.batch, args.device)
     rate = {
         k: r["n"] / r["seconds"]
         for k, r in {"port": port, "stage": stage, "first": first, "port_first": port_first}.items()
     }
-    print(f"{args.clips} clips of 30 s, MSD_musicnn, {args.threads} threads, {args.batch} a batch")
+    print(
+        f"{args.clips} clips of 30 s, MSD_musicnn, {args.threads} threads, {args.batch} a batch,"
+        f" device {args.device}"
+    )
     start = args.clips / rate["stage"] - args.clips / stage["steady"]
     print(f"port loop (mean):      {rate['port']:6.2f} clips/s")
     print(

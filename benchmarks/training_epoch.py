@@ -10,7 +10,9 @@ Each model is fitted for one epoch with the `paper`/`journal` presets'
 settings; the script prints the fit's seconds and the per-unit figure the
 cost model uses: seconds per train user (sequence models), per train pair
 (the shallow net, one sweep of iALS), per user x item (the linear
-autoencoders) or per item cubed (EASE's inverse).
+autoencoders) or per item cubed (EASE's inverse). With `--device cuda` the trained models
+run on the GPU, and `--precisions bf16 fp32` times each with and without the
+bf16 autocast the presets use there (`mixed_precision`).
 """
 
 from __future__ import annotations
@@ -68,30 +70,54 @@ def main() -> None:
     ap.add_argument("--dims", type=int, nargs="+", default=[200])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--models", nargs="+", default=list(MODELS))
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    ap.add_argument("--precisions", nargs="+", default=["bf16"], choices=["bf16", "fp32"])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     data = index_split(world(args.users, args.items, args.history))
     pairs = len(data.frames["train"])
-    print(f"{args.users} users x {args.history} items of {data.n_items}, {args.threads} threads")
-    print("model     dim   epoch s   unit  s per unit")
+    print(
+        f"{args.users} users x {args.history} items of {data.n_items}, {args.threads} threads,"
+        f" device {args.device}"
+    )
+    print("model     dim   precision epoch s   unit      s per unit")
     for dim in args.dims:
         vectors = np.random.default_rng(1).standard_normal((data.n_items, dim)).astype(np.float32)
         for name in args.models:
-            params, unit = MODELS[name]
-            cls = recommenders.get(name)
-            variant = "frozen" if "frozen" in cls.supported_variants else "none"
-            one = {k: v for k, v in {"max_epochs": 1, "patience": 5}.items() if k in cls.PARAMS}
-            model = cls({**params, **one}, seed=0, variant=variant)
-            started = time.perf_counter()
-            model.fit(data, vectors if cls.uses_content else None)
-            seconds = time.perf_counter() - started
-            per = {
-                "pair": pairs,
-                "user": args.users,
-                "user_item": args.users * data.n_items,
-                "item3": data.n_items**3,
-            }[unit]
-            print(f"{name:<9} {dim:<5} {seconds:7.2f}   {unit:<9} {seconds / per:.3e}")
+            for precision in args.precisions:
+                one_epoch(name, precision, dim, vectors, data, pairs, args)
+
+
+def one_epoch(name, precision, dim, vectors, data, pairs, args) -> None:
+    params, unit = MODELS[name]
+    cls = recommenders.get(name)
+    if precision != args.precisions[0] and "mixed_precision" not in cls.PARAMS:
+        return  # no autocast to switch: the first precision's figure stands
+    variant = "frozen" if "frozen" in cls.supported_variants else "none"
+    one = {"max_epochs": 1, "patience": 5, "mixed_precision": precision == "bf16"}
+    one = {k: v for k, v in one.items() if k in cls.PARAMS}
+    device = args.device
+    model = cls({**params, **one}, seed=0, variant=variant, device=device)
+    if device.startswith("cuda"):  # an untimed fit first: CUDA context, kernels, autotuning
+        cls({**params, **one}, seed=0, variant=variant, device=device).fit(
+            data, vectors if cls.uses_content else None
+        )
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    model.fit(data, vectors if cls.uses_content else None)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - started
+    per = {
+        "pair": pairs,
+        "user": args.users,
+        "user_item": args.users * data.n_items,
+        "item3": data.n_items**3,
+    }[unit]
+    label = precision if "mixed_precision" in cls.PARAMS else "fp32"
+    print(
+        f"{name:<9} {dim:<5} {label:<9} {seconds:7.2f}   {unit:<9} {seconds / per:.3e}", flush=True
+    )
 
 
 if __name__ == "__main__":

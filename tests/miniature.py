@@ -157,12 +157,25 @@ def _in_env(env: str, code: str, cache: Path) -> None:
 
 
 def weights_cache(root: Path, own_envs: bool = False) -> Path:
-    """The cache folder (use it as HF_HOME); `own_envs` adds MuQ, MuQ-MuLan and MULE."""
+    """The cache folder (use it as HF_HOME); `own_envs` adds MuQ, MuQ-MuLan and MULE.
+
+    Each part is built once per `root`: a later call with `own_envs` adds only the
+    models of the backbones' own venvs to the cache an earlier call made.
+    """
     cache = root / "hf"
-    done = root / (".done-own" if own_envs else ".done")
-    if done.exists():
-        return cache
     build = root / "build"
+    if not (root / ".done").exists():
+        _main_env_models(root, build, cache)
+        (root / ".done").write_text("")
+    if own_envs and not (root / ".done-own").exists():
+        _own_env_models(root, build, cache)
+        (root / ".done-own").write_text("")
+    return cache
+
+
+def _main_env_models(root: Path, build: Path, cache: Path) -> None:
+    """MERT, Music2Vec, MusicFM, EncodecMAE and Jukebox at their published depths."""
+    shutil.rmtree(build, ignore_errors=True)
     # the depths of the published models, so that the presets' layers (12, 36) exist
     # and their 320-sample frames
     hop = tiny_backbones.HOP_320
@@ -175,23 +188,25 @@ def weights_cache(root: Path, own_envs: bool = False) -> Path:
     _hub(cache, "minzwon/MusicFM", musicfm)
     _hub(cache, "lpepino/encodecmae-base", tiny_backbones.encodecmae_folder())
     jukebox_folder(root / "jukebox")
-    if own_envs:
-        _in_env(
-            "muq",
-            "from pathlib import Path\n"
-            "from tests.miniature import muq_models\n"
-            f"muq_models(Path({str(build)!r}), Path({str(cache)!r}))\n",
-            cache,
-        )
-        _in_env(
-            "mule",
-            "from pathlib import Path\n"
-            "from tests.tiny_backbones import mule_config\n"
-            f"mule_config(Path({str(root / 'mule')!r}))\n",
-            cache,
-        )
-    done.write_text("")
-    return cache
+
+
+def _own_env_models(root: Path, build: Path, cache: Path) -> None:
+    """MuQ and MuQ-MuLan (built in the muq venv) and MULE's config (in the mule venv)."""
+    shutil.rmtree(build / "muq", ignore_errors=True)
+    _in_env(
+        "muq",
+        "from pathlib import Path\n"
+        "from tests.miniature import muq_models\n"
+        f"muq_models(Path({str(build)!r}), Path({str(cache)!r}))\n",
+        cache,
+    )
+    _in_env(
+        "mule",
+        "from pathlib import Path\n"
+        "from tests.tiny_backbones import mule_config\n"
+        f"mule_config(Path({str(root / 'mule')!r}))\n",
+        cache,
+    )
 
 
 JUKEBOX_PRIOR = {**tiny_backbones.jukebox_params()["prior_hparams"], "prior_depth": 72}

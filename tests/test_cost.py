@@ -79,3 +79,20 @@ def test_yambda_costs_grow_with_its_scale():
         * cost.units()["stages"]["convert_and_split_yambda"]["seconds_per_m_events"]
         / 3600
     )
+
+
+def test_gpu_measured_units_are_priced_at_their_own_catalogue_width():
+    table = cost.units()
+    lines = {(line.stage, line.what): line for line in cost.estimate(_config("paper"))}
+    musicfm = lines[("extract", "musicfm")]
+    assert musicfm.gpu_basis == "GPU-measured"
+    assert musicfm.gpu_hours == pytest.approx(56512 * 0.0502 / 3600)
+    jukebox = lines[("extract", "jukebox")]
+    assert jukebox.gpu_basis == "CPU-derived" and jukebox.gpu_hours == jukebox.cpu_hours
+    # BERT4Rec's GPU unit was timed at Onion's width: no catalogue factor on top of it
+    run = next(v for (s, w), v in lines.items() if s == "train" and w == "musicnn/bert4rec/frozen")
+    unit = table["recommenders"]["bert4rec"]
+    epochs = run.units
+    users = cost.dataset_size(_config("paper"))["train_users"]
+    assert run.gpu_basis == "GPU-measured"
+    assert run.gpu_hours * 3600 == pytest.approx(unit["gpu_seconds_per"] * users * epochs, rel=0.01)

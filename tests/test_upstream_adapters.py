@@ -141,3 +141,20 @@ def test_muq_layers_count_its_encoder_depth(tmp_path):
     assert bb.n_layers() == 3 and out["layers"].shape == (1, 3, 32)
     with pytest.raises(ValueError, match="layer 3 does not exist"):
         backbones.get("muq")({"checkpoint": str(folder), "layer": 3}).ready()
+
+
+def test_own_env_backbone_delegates_from_the_main_venv_to_its_own(tmp_path, monkeypatch):
+    """Both venvs' pythons link to one interpreter: the check compares venvs, not binaries."""
+    import subprocess
+    import sys
+
+    from audiorec import software
+
+    monkeypatch.setenv("AUDIOREC_ENVS", str(tmp_path))
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "muq")], check=True)
+    monkeypatch.setattr(software, "importable", lambda module: False)
+    assert software.delegate("muq") == tmp_path / "muq" / "bin" / "python"
+    assert software.delegate("mert") is None
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "muq"))
+    with pytest.raises(ImportError, match="rebuild it with `make env-muq`"):
+        software.delegate("muq")

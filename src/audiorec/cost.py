@@ -207,8 +207,13 @@ def estimate(cfg: dict) -> list[Line]:
             per_item2 = per_item2[spec.get("params", {}).get("precision", "fp64")]
         peak = max(unit["peak_gb"], per_item2 * size["tracks"] ** 2 / 1e9)
         gpu = unit.get("gpu_seconds_per")
-        if gpu:
-            gpu *= epochs * _count(size, unit["per"]) * scale
+        if gpu:  # measured at its own catalogue width (gpu_items)
+            gpu_scale = (dim / unit["dim"]) ** unit.get("scales_with_dim", 0.0)
+            if "items" in unit:
+                share = unit["item_share"]
+                width = unit.get("gpu_items", unit["items"])
+                gpu_scale *= (1 - share) + share * size["tracks"] / width
+            gpu *= epochs * _count(size, unit["per"]) * gpu_scale
         lines.append(
             Line(
                 "train",

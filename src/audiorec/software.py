@@ -174,7 +174,8 @@ def delegate(backbone_type: str) -> Path | None:
             f"cannot hold beside its own (envs/{env}.yaml): run `make env-{env}` (a venv in "
             f"{envs_dir() / env}), or run Snakemake with --sdm conda"
         )
-    if Path(sys.executable).resolve() == python.resolve():
+    # a venv's python is a link to the base interpreter: compare the venvs, not the binaries
+    if Path(sys.prefix).resolve() == (envs_dir() / env).resolve():
         raise ImportError(f"{python} lacks {module!r}: rebuild it with `make env-{env}`")
     return python
 
