@@ -151,7 +151,9 @@ def test_own_env_backbone_delegates_from_the_main_venv_to_its_own(tmp_path, monk
     from audiorec import software
 
     monkeypatch.setenv("AUDIOREC_ENVS", str(tmp_path))
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "muq")], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "muq")], check=True
+    )
     monkeypatch.setattr(software, "importable", lambda module: False)
     assert software.delegate("muq") == tmp_path / "muq" / "bin" / "python"
     assert software.delegate("mert") is None
