@@ -145,7 +145,9 @@ def test_journal_preset_with_elsa(mini, tmp_path):
     config = miniature.preset_config(["journal"], root, data, results, download)
     summary = run_to_report(config, tmp_path / "work", cache, results)
     elsa = summary[summary["recommender"] == "elsa"]
-    assert len(elsa) and elsa.filter(like="HitRate").notna().all(axis=None)
+    assert len(elsa) and elsa["HitRate@50"].notna().all()
+    text = (results / "tables" / "summary.md").read_text()
+    assert "## Cold test" in text or "**No cold block**" in text  # shown, or said why not
 
 
 def test_mir_overlay_from_an_empty_folder(tmp_path):

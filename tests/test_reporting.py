@@ -483,3 +483,13 @@ def test_intervals_are_cut_to_the_measures_range():
     err = figures.error_bars([0.98, 0.5], [0.9, 0.4], [1.06, 0.6], "HitRate@50")
     assert err[1, 0] == pytest.approx(0.02) and err[1, 1] == pytest.approx(0.1)
     assert figures.error_bars([5.0], [4.0], [6.0], "Novelty@50")[1, 0] == pytest.approx(1.0)
+
+
+def test_hot_vs_cold_without_cold_values_is_empty_not_an_error(result):
+    """A split without cold pairs leaves every run's cold block empty (or absent)."""
+    s = result.summary
+    assert not breakdowns.hot_vs_cold(s, "HitRate").empty
+    assert breakdowns.hot_vs_cold(s[s["block"] == "hot"], "HitRate").empty
+    blank = s.copy()
+    blank.loc[blank["block"] == "cold", [c for c in s if c.startswith("HitRate@")]] = np.nan
+    assert breakdowns.hot_vs_cold(blank, "HitRate").empty

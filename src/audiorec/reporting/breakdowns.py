@@ -110,7 +110,7 @@ def by_popularity(long: pd.DataFrame, metrics, confidence: float) -> pd.DataFram
 def hot_vs_cold(summary: pd.DataFrame, measure: str) -> pd.DataFrame:
     """Each run's hot and cold value of ``measure`` at the largest K both blocks have
     (else each block's largest K), with the K named in the metric column."""
-    if "block" not in summary or set(summary["block"]) < {"hot", "cold"}:
+    if "block" not in summary or not {"hot", "cold"} <= set(summary["block"]):
         return pd.DataFrame(columns=COLUMNS)
 
     def ks(block):
@@ -118,6 +118,8 @@ def hot_vs_cold(summary: pd.DataFrame, measure: str) -> pd.DataFrame:
         return {k_of(c) for c in cols if family(c) == measure}
 
     common = ks("hot") & ks("cold")
+    if not ks("hot") or not ks("cold"):  # a block without a value (no cold pair in the split)
+        return pd.DataFrame(columns=COLUMNS)
     rows = []
     for order, block in enumerate(("hot", "cold")):
         k = max(common) if common else max(ks(block))

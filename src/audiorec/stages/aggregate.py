@@ -61,12 +61,15 @@ def run(
     s = summary.with_reported(result.summary, reported)
     s.to_csv(outputs["csv"], index=False)
     result.tests.to_csv(outputs["tests"], index=False)
-    _write_markdown(
-        outputs,
-        "markdown",
-        summary.markdown(result, alpha, confidence, title, tested, reported),
-        title,
-    )
+    text = summary.markdown(result, alpha, confidence, title, tested, reported)
+    if "hot_cold" in outputs and "cold" not in summary.blocks_of(result.summary):
+        log.warning("no run has a cold-test value: the split has no cold pair")
+        text += (
+            "\n\n**No cold block**: the split has no cold pair (no user heard a cold item "
+            "in the test window; see the split's stats.tsv), so every run's cold test was "
+            "empty.\n"
+        )
+    _write_markdown(outputs, "markdown", text, title)
     _write(
         outputs["latex"], tables.summary_latex(result, alpha, confidence, title, tested, reported)
     )
