@@ -223,3 +223,22 @@ def test_the_probe_job_probes_every_layer_and_counts_clips_without_vectors(tmp_p
     assert (rows["missing"] == 1).all() and len(rows) == 3 * 2
     by_layer = rows.groupby(rows["layer"].astype(str))["test ROC-AUC"].mean()
     assert by_layer["1"] > by_layer["0"] and by_layer["1"] > 0.9  # the clean layer wins
+
+
+def test_the_joint_table_has_hot_and_cold_each_at_its_own_k():
+    from audiorec.reporting.mir import joint_table
+
+    probes = pd.DataFrame(
+        {"backbone": ["a", "b"], "task": "tags", "metric": "ROC-AUC", "layer": "",
+         "model": "linear", "mean": [0.7, 0.9]}
+    )  # fmt: skip
+    summary = pd.DataFrame(
+        {"backbone": ["a", "b", "a", "b", "none"], "recommender": "knn",
+         "variant": ["frozen"] * 4 + ["none"], "block": ["hot", "hot", "cold", "cold", "hot"],
+         "HitRate@50": [0.3, 0.4, np.nan, np.nan, 0.1],
+         "HitRate@20": [np.nan, np.nan, 0.5, 0.6, np.nan]}
+    )  # fmt: skip
+    table, tasks, recs = joint_table(probes, summary, "HitRate@50", "linear")
+    assert tasks == ["tags ROC-AUC"]
+    assert recs == ["knn cold (HitRate@20)", "knn hot"]
+    assert table.loc["b", "knn cold (HitRate@20)"] == 0.6 and table.loc["a", "knn hot"] == 0.3

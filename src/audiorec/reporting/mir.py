@@ -68,11 +68,33 @@ def joint_table(
     frozen = summary[summary["variant"] == "frozen"].copy()
     if "block" not in frozen:
         frozen["block"] = "test"
-    frozen["column"] = frozen["recommender"] + " " + frozen["block"].astype(str)
-    rec = frozen.pivot_table(index="backbone", columns="column", values=metric, aggfunc="first")
+    parts = []
+    for block, rows in frozen.groupby(frozen["block"].astype(str), sort=False):
+        used = _block_metric(rows, metric)
+        if used is None:
+            continue
+        label = f" {block}" if used == metric else f" {block} ({used})"
+        parts.append(
+            rows.assign(column=rows["recommender"] + label, value=rows[used])[
+                ["backbone", "column", "value"]
+            ]
+        )
+    long = pd.concat(parts) if parts else pd.DataFrame(columns=["backbone", "column", "value"])
+    rec = long.pivot_table(index="backbone", columns="column", values="value", aggfunc="first")
     rec = rec.dropna(axis=1, how="all")
     joint = table.join(rec, how="left").sort_index()
     return joint, list(table.columns), list(rec.columns)
+
+
+def _block_metric(rows: pd.DataFrame, metric: str) -> str | None:
+    """`metric` where the block has it, else the same measure at the block's largest K
+    (the cold block is cut at smaller Ks than the hot one)."""
+    from audiorec.evaluation.metrics import family, k_of
+
+    if metric in rows and rows[metric].notna().any():
+        return metric
+    same = [c for c in rows if family(c) == family(metric) and rows[c].notna().any()]
+    return max(same, key=k_of) if same else None
 
 
 def _fisher(r: float, n: int, variance: float, confidence: float) -> tuple[float, float]:
@@ -158,26 +180,43 @@ def markdown(table: pd.DataFrame, corr: pd.DataFrame, probes: pd.DataFrame, titl
     return "\n".join(lines) + "\n"
 
 
+def _split_column(column: str) -> tuple[str, str]:
+    """("knn", "cold (HitRate@20)") of the joint table's "knn cold (HitRate@20)"."""
+    recommender, _, block = column.partition(" ")
+    return recommender, block
+
+
 def figure(table: pd.DataFrame, tasks: list[str], recs: list[str], path: str | Path) -> None:
-    """One panel per probe task: each backbone's probe score (x) against each recommender's
-    score (y), a colour per recommendation column, the backbone's name beside its point."""
+    """A panel per probe task (columns) and evaluation block (rows: the hot and the cold
+    test rank different candidates, so they get their own axes): each backbone's probe
+    score (x) against each recommender's score (y), a colour per recommender, the
+    backbone's name beside its point."""
+    from matplotlib.ticker import MaxNLocator
+
     from audiorec.reporting.figures import _plt, save, style_of
 
     plt = _plt()
-    n = max(len(tasks), 1)
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.8), squeeze=False)
-    styles = style_of(recs)
-    for ax, task in zip(axes[0], tasks, strict=False):
-        for rec in recs:
-            both = table[[task, rec]].dropna()
-            s = styles[rec]
-            ax.scatter(both[task], both[rec], color=s["color"], marker=s["marker"], label=rec)
-            for backbone, (x, y) in both.iterrows():
-                ax.annotate(backbone, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
-        ax.set_xlabel(task)
-        ax.set_ylabel("recommendation (frozen vectors)")
-        ax.grid(alpha=0.3)
-    if recs:
-        axes[0][0].legend(fontsize=7, loc="best")
+    blocks = list(dict.fromkeys(_split_column(r)[1] for r in recs)) or [""]
+    models = list(dict.fromkeys(_split_column(r)[0] for r in recs))
+    n, m = max(len(tasks), 1), len(blocks)
+    fig, axes = plt.subplots(m, n, figsize=(4.2 * n, 3.4 * m), squeeze=False)
+    styles = style_of(models)
+    for row, block in enumerate(blocks):
+        for ax, task in zip(axes[row], tasks, strict=False):
+            for rec in [r for r in recs if _split_column(r)[1] == block]:
+                both = table[[task, rec]].dropna()
+                model = _split_column(rec)[0]
+                s = styles[model]
+                ax.scatter(both[task], both[rec], color=s["color"], marker=s["marker"], label=model)
+                for backbone, (x, y) in both.iterrows():
+                    ax.annotate(
+                        backbone, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points"
+                    )
+            ax.set_xlabel(task)
+            ax.set_ylabel(f"{block or 'test'} (frozen vectors)")
+            ax.xaxis.set_major_locator(MaxNLocator(4))
+            ax.ticklabel_format(axis="both", style="plain", useOffset=False)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     save(fig, path, table.reset_index())
