@@ -43,6 +43,7 @@ def probe_report_outputs():
         "correlations": table(f"{T}/mir_correlations.csv", "mir_correlations", subcategory="MIR probes"),
         "probes": f"{T}/probes.csv",
         "figure": figure(f"{F}/mir_vs_rec.png", "mir_figure", "MIR probes"),
+        "layers_figure": figure(f"{F}/mir_layers.png", "mir_layers", "MIR probes"),
     }
 
 
@@ -158,6 +159,7 @@ if PROBE_JOBS:
         input:
             results=[f"{R}/probes/{t}/results/{b}.tsv" for t, b in PROBE_JOBS],
             summary=f"{R}/tables/summary.csv",
+            layers=[f"{T}/layers.csv"] if LAYERS else [],
         output:
             **probe_report_outputs(),
         params:

@@ -242,3 +242,26 @@ def test_the_joint_table_has_hot_and_cold_each_at_its_own_k():
     assert tasks == ["tags ROC-AUC"]
     assert recs == ["knn cold (HitRate@20)", "knn hot"]
     assert table.loc["b", "knn cold (HitRate@20)"] == 0.6 and table.loc["a", "knn hot"] == 0.3
+
+
+def test_the_layer_figure_puts_probe_and_recommendation_curves_on_one_axis(tmp_path):
+    from audiorec.reporting.mir import layer_figure
+
+    probes = pd.DataFrame(
+        [{"task": "tags", "backbone": "mert", "layer": str(k), "model": "linear",
+          "metric": "ROC-AUC", "mean": 0.6 + 0.02 * k, "low": 0.55, "high": 0.7}
+         for k in range(4)]
+        + [{"task": "tags", "backbone": "mert", "layer": "", "model": "linear",
+            "metric": "ROC-AUC", "mean": 0.66, "low": 0.6, "high": 0.7}]
+    )  # fmt: skip
+    layers = pd.DataFrame(
+        [{"run": "mert/knn/frozen", "block": "hot", "group": str(k), "metric": "HitRate@50",
+          "mean": 0.2 + 0.01 * k, "low": 0.1, "high": 0.3} for k in range(4)]
+    )  # fmt: skip
+    path = tmp_path / "mir_layers.png"
+    layer_figure(probes, layers, "linear", "HitRate@50", path)
+    data = pd.read_csv(path.with_suffix(".csv"))
+    assert path.stat().st_size > 5000
+    assert data.groupby("side").size().to_dict() == {"probe": 4, "recommendation": 4}
+    layer_figure(probes[probes["layer"] == ""], None, "linear", "HitRate@50", tmp_path / "no.png")
+    assert (tmp_path / "no.png").exists()  # says there is no layer sweep

@@ -248,6 +248,9 @@ def test_a_layer_sweep_trains_once_per_layer_from_the_same_vectors(tree, finishe
         (layer, "deep", v) for layer in ("layer0", "layer2") for v in ("frozen", "shuffled")
     }
     assert "results/embeddings/deep.parquet" in out.stdout  # one extraction serves every layer
+    report = out.stdout[out.stdout.index("rule probe_report:") :]
+    report = report[: report.index("\n\n")]
+    assert "results/tables/layers.csv" in report  # the probe curve beside the layer sweep's
 
 
 def test_report_settings_rerun_only_the_aggregation(tree, finished, tmp_path):

@@ -16,4 +16,5 @@ probe_report.run(
     confidence=snakemake.params.confidence,
     outputs=dict(snakemake.output.items()),
     title=snakemake.params.title,
+    layers_path=snakemake.input.layers[0] if snakemake.input.layers else None,
 )

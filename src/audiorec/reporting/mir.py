@@ -220,3 +220,60 @@ def figure(table: pd.DataFrame, tasks: list[str], recs: list[str], path: str | P
             ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     save(fig, path, table.reset_index())
+
+
+def _layer_key(label: str) -> float:
+    """Sort and place layers by index; "last" after every numbered layer."""
+    return float(label) if str(label).lstrip("-").isdigit() else math.inf
+
+
+def layer_figure(
+    probes: pd.DataFrame, layers: pd.DataFrame | None, model: str, metric: str, path
+) -> None:
+    """The per-layer probe curve of each task (the `model` probe, mean and interval over
+    seeds, a line per backbone) beside the layer sweep's recommendation curve of each
+    evaluation block (`metric`, a line per run), on the same layer axis."""
+    from matplotlib.ticker import MaxNLocator
+
+    from audiorec.reporting.figures import _plt, save, style_of
+
+    plt = _plt()
+    swept = probes[(probes["layer"] != "") & (probes["model"] == model)]
+    rec = layers[layers["metric"] == metric] if layers is not None and len(layers) else None
+    panels = [("probe", t) for t in swept["task"].drop_duplicates()]
+    panels += [("rec", b) for b in (rec["block"].drop_duplicates() if rec is not None else [])]
+    if swept.empty:
+        fig, ax = plt.subplots(figsize=(5, 1.2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "Probes by layer: no backbone with layer: all", ha="center")
+        save(fig, path, swept)
+        return
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    names = sorted(set(swept["backbone"]) | (set(rec["run"]) if rec is not None else set()))
+    styles = style_of(names)
+    for ax, (kind, name) in zip(axes[0], panels, strict=True):
+        if kind == "probe":
+            part, key, label = swept[swept["task"] == name], "backbone", "layer"
+            ax.set_title(f"{name}: {part['metric'].iloc[0]} ({model} probe)", fontsize=9)
+        else:
+            part, key, label = rec[rec["block"] == name], "run", "group"
+            ax.set_title(f"{name} test: {metric}", fontsize=9)
+        for who, g in part.groupby(key, sort=True):
+            g = g.assign(x=g[label].map(_layer_key)).sort_values("x")
+            numbered = g[np.isfinite(g["x"])]
+            s = styles[who]
+            ax.plot(numbered["x"], numbered["mean"], color=s["color"], marker=s["marker"],
+                    label=who, markersize=4)  # fmt: skip
+            bounded = kind == "rec" or part["metric"].iloc[0] != "R2"  # R² can be below 0
+            low, high = (0, 1) if bounded else (None, None)
+            ax.fill_between(numbered["x"], numbered["low"].clip(low, high),
+                            numbered["high"].clip(low, high), color=s["color"], alpha=0.15)  # fmt: skip
+        ax.set_xlabel("layer")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    out = swept.assign(side="probe")
+    if rec is not None:
+        out = pd.concat([out, rec.assign(side="recommendation")], ignore_index=True)
+    save(fig, path, out)

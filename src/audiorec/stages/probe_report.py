@@ -23,6 +23,7 @@ def run(
     confidence: float,
     outputs: dict,
     title: str,
+    layers_path: str | None = None,
 ) -> None:
     probes = mir.probe_summary(mir.read_results(results), confidence)
     summary = pd.read_csv(summary_path)
@@ -40,5 +41,7 @@ def run(
     with open(outputs["html"], "w") as fh:
         fh.write(from_markdown(text, heading))
     mir.figure(table, probe_cols, rec_cols, outputs["figure"])
+    layers = pd.read_csv(layers_path) if layers_path else None
+    mir.layer_figure(probes, layers, report_model, metric, outputs["layers_figure"])
     log.info("%d backbones, %d probe columns, %d recommendation columns", len(table),
              len(probe_cols), len(rec_cols))  # fmt: skip
