@@ -29,9 +29,10 @@ define where
 	@echo ""
 	@echo "Report (open in a browser): results/report.html"
 	@echo "Tables:  results/tables/  summary.md/.html/.csv/.tex, wide.md/.tex (the study's layout), tests.csv,"
-	@echo "                          activity, popularity, hot_cold (.md/.html/.csv)$(1)"
-	@echo "Figures: results/figures/ summary, significance, activity, popularity, hot_cold$(2) (.png + .csv),"
-	@echo "                          training/ (loss per epoch of each trained run)"
+	@echo "                          activity, popularity, hot_cold (.md/.html/.csv)$(1),"
+	@echo "                          mir_vs_rec (MIR probes beside recommendation), mir_correlations.csv, probes.csv"
+	@echo "Figures: results/figures/ summary, significance, activity, popularity, hot_cold$(2),"
+	@echo "                          mir_vs_rec, mir_layers (.png + .csv), training/ (loss per epoch of each trained run)"
 endef
 
 demo: $(STAMP)
