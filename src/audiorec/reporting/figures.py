@@ -46,6 +46,14 @@ def save(fig, path: str | Path, data: pd.DataFrame) -> None:
     _plt().close(fig)
 
 
+def say_empty(path: str | Path, text: str, data: pd.DataFrame) -> None:
+    """A one-line figure saying why there is nothing to draw (and its empty data)."""
+    fig, ax = _plt().subplots(figsize=(5, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center")
+    save(fig, path, data)
+
+
 def _block_title(block) -> str:
     return BLOCK_TITLES.get(block, "" if block in (None, "test") else str(block)).split(":")[0]
 
@@ -132,10 +140,7 @@ def significance_heatmap(summary: pd.DataFrame, tests: pd.DataFrame, path: str |
     the mean (run − baseline) / baseline, the text the Holm-corrected Wilcoxon p."""
     plt = _plt()
     if tests.empty:
-        fig, ax = plt.subplots(figsize=(5, 1.2))
-        ax.axis("off")
-        ax.text(0.5, 0.5, "no comparisons: no configured baseline was run", ha="center")
-        save(fig, path, tests)
+        say_empty(path, "no comparisons: no configured baseline was run", tests)
         return
     base_mean = []
     for _, t in tests.iterrows():
@@ -254,10 +259,7 @@ def grouped(
     printed under the panels."""
     plt = _plt()
     if table.empty:
-        fig, ax = plt.subplots(figsize=(5, 1.2))
-        ax.axis("off")
-        ax.text(0.5, 0.5, f"{title}: nothing to show for this configuration", ha="center")
-        save(fig, path, table)
+        say_empty(path, f"{title}: nothing to show for this configuration", table)
         return
     panels = list(table.groupby(["block", "metric"], sort=False))
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels) + 2.5, 3.8), squeeze=False)

@@ -235,7 +235,7 @@ def layer_figure(
     evaluation block (`metric`, a line per run), on the same layer axis."""
     from matplotlib.ticker import MaxNLocator
 
-    from audiorec.reporting.figures import _plt, save, style_of
+    from audiorec.reporting.figures import _plt, save, say_empty, style_of
 
     plt = _plt()
     swept = probes[(probes["layer"] != "") & (probes["model"] == model)]
@@ -243,10 +243,7 @@ def layer_figure(
     panels = [("probe", t) for t in swept["task"].drop_duplicates()]
     panels += [("rec", b) for b in (rec["block"].drop_duplicates() if rec is not None else [])]
     if swept.empty:
-        fig, ax = plt.subplots(figsize=(5, 1.2))
-        ax.axis("off")
-        ax.text(0.5, 0.5, "Probes by layer: no backbone with layer: all", ha="center")
-        save(fig, path, swept)
+        say_empty(path, "Probes by layer: no backbone with layer: all", swept)
         return
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
     names = sorted(set(swept["backbone"]) | (set(rec["run"]) if rec is not None else set()))
