@@ -60,6 +60,14 @@ def run_to_report(configfile: Path, workdir: Path, cache: Path, results: Path) -
     return pd.read_csv(results / "tables" / "summary.csv")
 
 
+def planned_rules(config: Path, work: Path, cache: Path) -> dict[str, int]:
+    """The dry run's job count per rule."""
+    planned = snakemake(config, work, cache, "--dry-run", "--quiet", "rules")
+    assert planned.returncode == 0, planned.stderr[-3000:]
+    rows = [line.split() for line in planned.stdout.splitlines()]
+    return {r[0]: int(r[1]) for r in rows if len(r) == 2 and r[1].isdigit()}
+
+
 def test_paper_then_paper_with_corrected(mini, tmp_path):
     root, source, cache, download = mini
     data = miniature.dataset_root(source, tmp_path / "data")
@@ -108,11 +116,8 @@ def test_yambda_preset_from_an_empty_folder(tmp_path):
     with FaultyServer() as server:
         download = miniature.hub(server, source)
         config = miniature.preset_config(["yambda"], tmp_path, data, results, download)
-        planned = snakemake(config, work, tmp_path, "--dry-run", "--quiet", "rules")
-        assert planned.returncode == 0, planned.stderr[-3000:]
-        rows = [line.split() for line in planned.stdout.splitlines()]
-        counts = {r[0]: r[1] for r in rows if len(r) == 2 and r[1].isdigit()}
-        assert counts["record"] == "1" and counts["download_file"] == "2", planned.stdout
+        counts = planned_rules(config, work, tmp_path)
+        assert counts["record"] == 1 and counts["download_file"] == 2, counts
         summary = run_to_report(config, work, tmp_path, results)
     for name in miniature.YAMBDA_FILES:
         assert (data / name).read_bytes() == (source / name).read_bytes()
@@ -128,6 +133,24 @@ def test_yambda_preset_from_an_empty_folder(tmp_path):
     assert "reported" in table and "0.025" in table
     lost = pd.read_csv(results / "embeddings" / "yambda_cnn.failures.tsv", sep="\t")
     assert len(lost) and lost["reason"].str.startswith("no vector in").all()  # 5 % have none
+
+
+@pytest.mark.parametrize("scale", ["500m", "5b"])
+def test_yambda_scale_overlays_plan_their_own_files_from_an_empty_folder(tmp_path, scale):
+    """presets/yambda_<scale>.yaml on yambda.yaml: the plan starts with the hub listing and
+    the downloads of that scale's files, and plans every study run of the 50M preset."""
+    download = {"url": "http://127.0.0.1:9/{name}", "record": "http://127.0.0.1:9/tree"}
+    data = tmp_path / "data"
+    big = miniature.preset_config(
+        ["yambda", f"yambda_{scale}"], tmp_path, data, tmp_path / "results", download
+    )
+    counts = planned_rules(big, tmp_path / "work", tmp_path)
+    assert counts["record"] == 1 and counts["download_file"] == 2, counts
+    files = snakemake(big, tmp_path / "work", tmp_path, "--dry-run", "-p").stdout
+    assert f"flat/{scale}/listens.parquet" in files and "flat/50m/" not in files
+    small = miniature.preset_config(["yambda"], tmp_path, data, tmp_path / "r50", download)
+    base = planned_rules(small, tmp_path / "work50", tmp_path)
+    assert (counts["train"], counts["evaluate"]) == (base["train"], base["evaluate"])
 
 
 def test_journal_preset_with_elsa(mini, tmp_path):
@@ -185,10 +208,7 @@ def test_mir_overlay_from_an_empty_folder(tmp_path):
                 }
         path = tmp_path / "mir.yaml"
         path.write_text(yaml.safe_dump(config))
-        planned = snakemake(path, tmp_path / "work", tmp_path, "--dry-run", "--quiet", "rules")
-        assert planned.returncode == 0, planned.stderr[-3000:]
-        rows = [line.split() for line in planned.stdout.splitlines()]
-        counts = {r[0]: int(r[1]) for r in rows if len(r) == 2 and r[1].isdigit()}
+        counts = planned_rules(path, tmp_path / "work", tmp_path)
         assert counts["probe_download_gtzan"] == 4 and counts["probe_download_giantsteps_key"] == 2
         assert counts["probe_download_magnatagatune"] == 8 and counts["probe"] == 4 * 2
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
