@@ -13,6 +13,7 @@ them and then runs it; elsewhere it is skipped, saying so.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -222,6 +223,27 @@ def test_mir_overlay_from_an_empty_folder(tmp_path):
     log = tmp_path / "results" / "logs" / "probes" / "gtzan" / "download" / "genres.tar.gz.log"
     assert "size and MD5 verified" in log.read_text()
     assert (tmp_path / "results" / "figures" / "mir_vs_rec.png").stat().st_size > 5000
+
+
+def test_demo_training_size_overlay_plans_three_shares_of_its_models(tmp_path):
+    """presets/demo_training_size.yaml (make demo-training-size) on config.yaml: each main
+    run of KNN, the shallow net and popularity gets a 10, 25 and 50 % run."""
+    import yaml
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config = miniature._merge(
+        config, yaml.safe_load((REPO / "presets" / "demo_training_size.yaml").read_text())
+    )
+    config["results_dir"] = str(tmp_path / "results")
+    config["dataset"]["root"] = str(tmp_path / "data")
+    path = tmp_path / "demo_training_size.yaml"
+    path.write_text(yaml.safe_dump(config))
+    counts = planned_rules(path, tmp_path / "work", tmp_path)
+    main = snakemake(path, tmp_path / "work", tmp_path, "--dry-run", "-p").stdout
+    runs = set(
+        re.findall(r"results/runs/(\w+)/(knn|shallow|popularity)/(\w+)/seed\d+/model\.pt", main)
+    )
+    assert runs and counts["train_sweep"] == counts["evaluate_sweep"] == 3 * len(runs), counts
 
 
 def test_demo_preset(tmp_path):
