@@ -197,10 +197,7 @@ def estimate(cfg: dict) -> list[Line]:
         key = unit.get("epochs_param", "max_epochs")
         epochs = spec.get("params", {}).get(key, 100) if unit.get("per_epoch") else 1
         dim = _run_dim(cfg, run, table)
-        scale = (dim / unit["dim"]) ** unit.get("scales_with_dim", 0.0)  # measured at 2 widths
-        if "items" in unit:  # the full softmax's share grows with the catalogue (2 sizes timed)
-            share = unit["item_share"]
-            scale *= (1 - share) + share * size["tracks"] / unit["items"]
+        scale = _train_scale(unit, dim, size["tracks"], unit.get("items"))
         seconds = epochs * unit["cpu_seconds_per"] * _count(size, unit["per"]) * scale
         per_item2 = unit.get("peak_bytes_per_item2", 0)
         if isinstance(per_item2, dict):  # by the run's precision
@@ -208,12 +205,12 @@ def estimate(cfg: dict) -> list[Line]:
         peak = max(unit["peak_gb"], per_item2 * size["tracks"] ** 2 / 1e9)
         gpu = unit.get("gpu_seconds_per")
         if gpu:  # measured at its own catalogue width (gpu_items)
-            gpu_scale = (dim / unit["dim"]) ** unit.get("scales_with_dim", 0.0)
-            if "items" in unit:
-                share = unit["item_share"]
-                width = unit.get("gpu_items", unit["items"])
-                gpu_scale *= (1 - share) + share * size["tracks"] / width
-            gpu *= epochs * _count(size, unit["per"]) * gpu_scale
+            measured = unit.get("gpu_items", unit.get("items"))
+            gpu *= (
+                epochs
+                * _count(size, unit["per"])
+                * _train_scale(unit, dim, size["tracks"], measured)
+            )
         lines.append(
             Line(
                 "train",
@@ -246,6 +243,17 @@ def estimate(cfg: dict) -> list[Line]:
             )
         )
     return lines
+
+
+def _train_scale(unit: dict, dim: int, tracks: int, measured_items: int | None) -> float:
+    """A training unit's factor for a run: its width against the unit's (an exponent
+    measured at 2 widths) and, for a full softmax, the catalogue against the one the unit
+    was timed on (the part of the cost linear in items, measured at 2 sizes)."""
+    scale = (dim / unit["dim"]) ** unit.get("scales_with_dim", 0.0)
+    if measured_items:
+        share = unit["item_share"]
+        scale *= (1 - share) + share * tracks / measured_items
+    return scale
 
 
 def _run_dim(cfg: dict, run, table: dict) -> int:

@@ -117,12 +117,13 @@ def hot_vs_cold(summary: pd.DataFrame, measure: str) -> pd.DataFrame:
         cols = summary.loc[summary["block"] == block].dropna(axis=1, how="all").columns
         return {k_of(c) for c in cols if family(c) == measure}
 
-    common = ks("hot") & ks("cold")
-    if not ks("hot") or not ks("cold"):  # a block without a value (no cold pair in the split)
+    found = {block: ks(block) for block in ("hot", "cold")}
+    if not all(found.values()):  # a block without a value (no cold pair in the split)
         return pd.DataFrame(columns=COLUMNS)
+    common = found["hot"] & found["cold"]
     rows = []
     for order, block in enumerate(("hot", "cold")):
-        k = max(common) if common else max(ks(block))
+        k = max(common) if common else max(found[block])
         m = f"{measure}@{k}"
         for _, r in summary[summary["block"] == block].iterrows():
             rows.append(
