@@ -65,9 +65,10 @@ envs: $(STAMP)
 env-%: $(STAMP)
 	$(BIN)/python -m audiorec.software build $*
 
-# every env file built with pip and its backbone's upstream-parity tests run inside it
+# every env file built with pip and its backbone's upstream-parity tests run inside it;
+# DISCARD=1 removes each venv once tested (1-6 GB each), but those test-presets needs
 test-envs: $(STAMP) test-music
-	$(BIN)/python -m audiorec.software test $(ENVS)
+	$(BIN)/python -m audiorec.software test $(ENVS) $(if $(DISCARD),--discard --keep $(OWN_ENVS))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

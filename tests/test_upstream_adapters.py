@@ -160,3 +160,28 @@ def test_own_env_backbone_delegates_from_the_main_venv_to_its_own(tmp_path, monk
     monkeypatch.setattr(sys, "prefix", str(tmp_path / "muq"))
     with pytest.raises(ImportError, match="rebuild it with `make env-muq`"):
         software.delegate("muq")
+
+
+def test_test_envs_discards_each_venv_once_no_later_env_shares_it(tmp_path, monkeypatch):
+    """`make test-envs DISCARD=1`: a venv shared by mert, music2vec and musicfm stays until the
+    last of them is tested; the kept env's venv stays; a failed env still counts as failed."""
+    from audiorec import software
+
+    monkeypatch.setenv("AUDIOREC_ENVS", str(tmp_path))
+    names = ["mert", "music2vec", "mfcc", "musicfm", "muq", "muq_mulan"]
+    for name in names:  # what build() leaves: the venv folder and its name's link
+        (tmp_path / software.env_key(name)).mkdir(exist_ok=True)
+        (tmp_path / name).symlink_to(software.env_key(name))
+    assert software.env_key("mert") == software.env_key("musicfm")
+    seen = []
+
+    def fake_test(name):
+        seen.append((name, sorted(p.name for p in tmp_path.iterdir() if p.is_symlink())))
+        assert (tmp_path / name).resolve().is_dir(), f"{name}'s venv was removed before its test"
+        return 1 if name == "mfcc" else 0
+
+    monkeypatch.setattr(software, "test", fake_test)
+    assert software.main(["test", *names, "--discard", "--keep", "muq"]) == 1
+    assert [name for name, _ in seen] == names
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(["muq", "muq_mulan", software.env_key("muq")])

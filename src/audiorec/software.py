@@ -22,7 +22,8 @@ from the interpreter Snakemake runs in is re-run in that backbone's venv
 ``--sdm conda``; under ``--sdm conda`` the conda env already has the module
 and nothing is delegated.
 
-Command line: ``python -m audiorec.software build NAME... | test NAME... | python NAME``.
+Command line: ``python -m audiorec.software build NAME... | test NAME... [--discard [--keep
+NAME...]] | python NAME`` (``--discard`` removes each venv once tested, but those of ``--keep``).
 """
 
 from __future__ import annotations
@@ -87,10 +88,20 @@ def key(python: str, lines: list[str]) -> str:
     return hashlib.sha256(json.dumps([python, sorted(lines)]).encode()).hexdigest()[:16]
 
 
+def env_key(name: str, extra: tuple[str, ...] = ("pytest",)) -> str:
+    """The folder under envs_dir() that envs/<name>.yaml's venv lives in."""
+    python, lines = requirements(ENV_FILES / f"{name}.yaml")
+    return key(python, [*lines, *extra])
+
+
 def _pip_env(lines: list[str]) -> dict:
     """pip's environment: PyPI's torchaudio wheels load only beside PyPI's (CUDA) torch, so an
-    env that needs torchaudio ignores local wheel folders (find-links) that hold a +cpu torch."""
-    env = dict(os.environ)
+    env that needs torchaudio ignores local wheel folders (find-links) that hold a +cpu torch.
+
+    No wheel cache: the CUDA wheels are several GB, and a cached copy of them beside the
+    installed one would double what an env costs on disk.
+    """
+    env = dict(os.environ, PIP_NO_CACHE_DIR="1")
     if any(re.match(r"torchaudio\b", line) for line in lines):
         env.pop("PIP_FIND_LINKS", None)
         env["PIP_CONFIG_FILE"] = os.devnull
@@ -106,7 +117,7 @@ def build(name: str, extra: tuple[str, ...] = ("pytest",), log=print) -> Path:
     python, lines = requirements(ENV_FILES / f"{name}.yaml")
     lines = [*lines, *extra]
     root = envs_dir()
-    target = root / key(python, lines)
+    target = root / env_key(name, extra)
     link = root / name
     if not (target / ".built").exists():
         log(f"building {name} ({len(lines)} requirements) in {target}")
@@ -219,20 +230,49 @@ def test(name: str) -> int:
     return subprocess.run(command, cwd=REPO, env=env).returncode
 
 
+def discard(name: str, keep: set[str], log=print) -> None:
+    """Remove envs/<name>.yaml's venv unless a name in ``keep`` shares it: ``make test-envs``
+    on a machine whose disk cannot hold every env at once (they are 1-6 GB each)."""
+    target = env_key(name)
+    if any(env_key(other) == target for other in keep):
+        return
+    root = envs_dir()
+    for link in root.iterdir():
+        if link.is_symlink() and os.readlink(link) == target:
+            link.unlink()
+    shutil.rmtree(root / target, ignore_errors=True)
+    log(f"{name}: tested, its venv removed ({root / target})")
+
+
+def test_all(names: list[str], discard_after: bool = False, keep: tuple[str, ...] = ()) -> int:
+    """Test each env; with ``discard_after``, remove each venv once no later name (nor one in
+    ``keep``) needs it. 1 if any env's tests failed."""
+    failed = []
+    for i, name in enumerate(names):
+        if test(name) != 0:
+            failed.append(name)
+        if discard_after:
+            discard(name, {*names[i + 1 :], *keep})
+    if failed:
+        print(f"tests failed in the environments of: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def main(argv: list[str]) -> int:
     if len(argv) >= 2 and argv[0] == "build":
         for name in argv[1:]:
             build(name)
         return 0
     if len(argv) >= 2 and argv[0] == "test":
-        failed = [name for name in argv[1:] if test(name) != 0]
-        if failed:
-            print(f"tests failed in the environments of: {', '.join(failed)}", file=sys.stderr)
-        return 1 if failed else 0
+        # test NAME... [--discard [--keep NAME...]]
+        words = argv[1:]
+        cut = words.index("--discard") if "--discard" in words else len(words)
+        keep = tuple(w for w in words[cut + 1 :] if w != "--keep")
+        return test_all(words[:cut], cut < len(words), keep)
     if len(argv) == 2 and argv[0] == "python":
         print(python_path(argv[1]))
         return 0
-    print(__doc__.strip().splitlines()[-1], file=sys.stderr)
+    print(__doc__.strip().partition("Command line: ")[2], file=sys.stderr)
     return 2
 
 
