@@ -240,8 +240,9 @@ def discard(name: str, keep: set[str], log=print) -> None:
     for link in root.iterdir():
         if link.is_symlink() and os.readlink(link) == target:
             link.unlink()
-    shutil.rmtree(root / target, ignore_errors=True)
-    log(f"{name}: tested, its venv removed ({root / target})")
+    if (root / target).exists():
+        shutil.rmtree(root / target)
+        log(f"{name}: tested, its venv removed ({root / target})")
 
 
 def test_all(names: list[str], discard_after: bool = False, keep: tuple[str, ...] = ()) -> int:
