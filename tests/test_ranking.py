@@ -37,3 +37,29 @@ def test_batches_do_not_change_the_result(rng):
     a = rank(lambda u: s[u], users, seen, rel, k=10, batch_size=7)
     b = rank(lambda u: s[u], users, seen, rel, k=10, batch_size=1000)
     assert (a.items == b.items).all() and (a.hits == b.hits).all()
+
+
+def test_wide_rows_rank_exactly_as_torch_topk(rng):
+    """top_k's shortcut (the k best 32-column blocks, then only the scores reaching the k-th
+    best block maximum) on a catalogue ending in a partial block, with items outside the
+    candidate set, seen items and a row of ties: torch.topk's ranking, index for index."""
+    n_users, n_items, k = 70, 7161, 50  # 223 whole blocks of 32 and one of 25
+    u = torch.from_numpy(rng.standard_normal((n_users, 24)).astype(np.float32))
+    u[5] = 0.0  # every score of user 5 is 0: its top-k is decided by ties
+    v = torch.from_numpy(rng.standard_normal((24, n_items)).astype(np.float32))
+    v[:, -25:] += 3.0  # the partial block holds many users' best items
+    seen = sp.random(n_users, n_items, density=0.02, format="csr", random_state=3)
+    rel = sp.random(n_users, n_items, density=0.01, format="csr", random_state=4)
+    candidates = np.ones(n_items, bool)
+    candidates[rng.choice(n_items, 500, replace=False)] = False
+    users = np.arange(n_users)
+    for cand in (None, candidates):
+        out = rank(
+            lambda block: u[block] @ v, users, seen, rel, k=k, batch_size=32, candidates=cand
+        )
+        whole = u @ v
+        whole[torch.from_numpy(seen.toarray() > 0)] = float("-inf")
+        if cand is not None:
+            whole[:, ~torch.from_numpy(cand)] = float("-inf")
+        assert np.array_equal(out.items, torch.topk(whole, k, dim=1).indices.numpy())
+        assert (out.items >= n_items - 25).any(axis=1).sum() > 10

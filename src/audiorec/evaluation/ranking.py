@@ -2,14 +2,15 @@
 
 No Python loop over users: each block is one matrix product (inside the
 model's ``score``), one scatter of -inf over the block's history and one
-top-k. Four things keep it near the speed of the bare product:
+top-k. What keeps it near the speed of the bare product:
 
 - a scorer that takes ``out`` (``score(block, out=...)``) writes every block
   into one score buffer allocated once, instead of a new matrix per block;
 - hits are read by looking the top-k (user, item) keys up among the block's
   relevant keys, never through a dense block-sized relevance mask;
 - ``top_k`` ranks only the k blocks of 32 columns with the largest maxima
-  (they hold the k largest scores), exactly as ``torch.topk`` would;
+  (they hold the k largest scores), and of those only the scores that reach
+  the k-th largest maximum, exactly as ``torch.topk`` would;
 - the block of users is sized from the model's width (``block_size``): a
   narrow product is fastest on few users at a time, a wide one on many.
 """
@@ -70,23 +71,58 @@ def top_k(scores: torch.Tensor, k: int, width: int = TOP_K_WIDTH):
     block's maximum reaching the k-th score), the row is ranked whole by ``torch.topk``.
     """
     b, n = scores.shape
-    n_blocks = -(-n // width)
-    if n_blocks < 4 * (k + 1):
+    if -(-n // width) < 4 * (k + 1):
         return torch.topk(scores, k, dim=1)
     full = n // width
     maxima = scores[:, : full * width].reshape(b, full, width).amax(dim=2)
-    if full < n_blocks:
+    if full < -(-n // width):
         maxima = torch.cat([maxima, scores[:, full * width :].amax(dim=1, keepdim=True)], dim=1)
+    blocks3 = scores[:, : full * width].reshape(b, full, width)
+    rows = torch.arange(b, device=scores.device)[:, None]
+
+    def values_of(chosen):
+        """(b, k) block indices to their (b, k * width) scores: 32 contiguous floats a block."""
+        values = blocks3[rows, chosen.clamp_max(full - 1)]
+        if full < maxima.shape[1]:  # the partial last block: its columns, then -inf
+            tail = scores[:, full * width :]
+            for r, j in (chosen == full).nonzero().tolist():
+                values[r, j] = float("-inf")
+                values[r, j, : tail.shape[1]] = tail[r]
+        return values.reshape(b, -1)
+
+    return _from_maxima(maxima, values_of, lambda r: scores[r], k, width)
+
+
+def _from_maxima(maxima, values_of, whole_rows, k: int, width: int):
+    """top_k's selection, given each row's block maxima, the scores of chosen blocks
+    (``values_of``: (b, k) block indices to their (b, k * width) scores, -inf past the
+    catalogue's end) and whole rows (``whole_rows``: row indices to their scores).
+
+    Of the chosen blocks' scores only those at least the k-th largest block maximum are
+    ranked: the k maxima are such scores, so the k best are among them (and so is the
+    (k + 1)-th wherever it ties with the k-th).
+    """
+    b = maxima.shape[0]
     block_max, block = torch.topk(maxima, k + 1, dim=1)
-    offsets = torch.arange(width, device=scores.device)
-    cols = (block[:, :k, None] * width + offsets).reshape(b, -1)
-    values = scores.gather(1, cols.clamp_max(n - 1)).masked_fill_(cols >= n, float("-inf"))
-    best, at = torch.topk(values, k + 1, dim=1)
-    out_values, out_index = best[:, :k].contiguous(), cols.gather(1, at[:, :k])
+    chosen = block[:, :k]
+    values = values_of(chosen)
+    keep = values >= block_max[:, k - 1 : k]
+    counts = keep.sum(dim=1)
+    r, c = keep.nonzero(as_tuple=True)  # row by row
+    slot = torch.arange(len(r), device=r.device) - (torch.cumsum(counts, 0) - counts)[r]
+    slots = max(int(counts.max()), k + 1)
+    candidates = torch.full((b, slots), float("-inf"), device=values.device)
+    candidates[r, slot] = values[r, c]
+    column = torch.zeros((b, slots), dtype=torch.int64, device=values.device)
+    column[r, slot] = c
+    best, at = torch.topk(candidates, k + 1, dim=1)
+    at = column.gather(1, at[:, :k])
+    out_values = best[:, :k].contiguous()
+    out_index = chosen.gather(1, torch.div(at, width, rounding_mode="floor")) * width + at % width
     tied = (best[:, 1:] == best[:, :-1]).any(dim=1) | (block_max[:, k] >= best[:, k - 1])
     if tied.any():
         rows = tied.nonzero(as_tuple=True)[0]
-        out_values[rows], out_index[rows] = torch.topk(scores[rows], k, dim=1)
+        out_values[rows], out_index[rows] = torch.topk(whole_rows(rows), k, dim=1)
     return out_values, out_index
 
 
