@@ -245,7 +245,7 @@ def discard(name: str, keep: set[str], log=print) -> None:
         log(f"{name}: tested, its venv removed ({root / target})")
 
 
-def test_all(names: list[str], discard_after: bool = False, keep: tuple[str, ...] = ()) -> int:
+def run_tests(names: list[str], discard_after: bool = False, keep: tuple[str, ...] = ()) -> int:
     """Test each env; with ``discard_after``, remove each venv once no later name (nor one in
     ``keep``) needs it. 1 if any env's tests failed."""
     failed = []
@@ -269,7 +269,7 @@ def main(argv: list[str]) -> int:
         words = argv[1:]
         cut = words.index("--discard") if "--discard" in words else len(words)
         keep = tuple(w for w in words[cut + 1 :] if w != "--keep")
-        return test_all(words[:cut], cut < len(words), keep)
+        return run_tests(words[:cut], cut < len(words), keep)
     if len(argv) == 2 and argv[0] == "python":
         print(python_path(argv[1]))
         return 0

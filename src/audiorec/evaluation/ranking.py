@@ -71,19 +71,20 @@ def top_k(scores: torch.Tensor, k: int, width: int = TOP_K_WIDTH):
     block's maximum reaching the k-th score), the row is ranked whole by ``torch.topk``.
     """
     b, n = scores.shape
-    if -(-n // width) < 4 * (k + 1):
+    n_blocks = -(-n // width)
+    if n_blocks < 4 * (k + 1):
         return torch.topk(scores, k, dim=1)
     full = n // width
-    maxima = scores[:, : full * width].reshape(b, full, width).amax(dim=2)
-    if full < -(-n // width):
+    blocks = scores[:, : full * width].reshape(b, full, width)
+    maxima = blocks.amax(dim=2)
+    if full < n_blocks:
         maxima = torch.cat([maxima, scores[:, full * width :].amax(dim=1, keepdim=True)], dim=1)
-    blocks3 = scores[:, : full * width].reshape(b, full, width)
     rows = torch.arange(b, device=scores.device)[:, None]
 
     def values_of(chosen):
         """(b, k) block indices to their (b, k * width) scores: 32 contiguous floats a block."""
-        values = blocks3[rows, chosen.clamp_max(full - 1)]
-        if full < maxima.shape[1]:  # the partial last block: its columns, then -inf
+        values = blocks[rows, chosen.clamp_max(full - 1)]
+        if full < n_blocks:  # the partial last block: its columns, then -inf
             tail = scores[:, full * width :]
             for r, j in (chosen == full).nonzero().tolist():
                 values[r, j] = float("-inf")
