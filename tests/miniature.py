@@ -62,28 +62,31 @@ def record(server, source: Path) -> dict:
     }
 
 
-YAMBDA_FILES = ["flat/50m/listens.parquet", "embeddings.parquet"]
+def yambda_files(scale: str = "50m") -> list[str]:
+    """The hub files a Yambda preset of this scale downloads."""
+    return [f"flat/{scale}/listens.parquet", "embeddings.parquet"]
 
 
-def yambda_folder(root: Path) -> Path:
-    """Yambda-50M in miniature, in its exact schema: 150 users, 4,000 tracks (95 % with a
-    vector), 40 k listens over its last 10 days, so that each split window holds some."""
+def yambda_folder(root: Path, scale: str = "50m") -> Path:
+    """Yambda in miniature, in its exact schema, under the file names of ``scale``: 150
+    users, 4,000 tracks (95 % with a vector), 40 k listens over its last 10 days, so that
+    each split window holds some."""
     from audiorec.data import yambda
 
     yambda.synthetic(
-        root, "50m", users=150, items=4000, events=40_000, dim=32, days=10, embedded=0.95
+        root, scale, users=150, items=4000, events=40_000, dim=32, days=10, embedded=0.95
     )
     return root
 
 
-def hub(server, source: Path) -> dict:
+def hub(server, source: Path, scale: str = "50m") -> dict:
     """Serve `source`'s Yambda files as the Hugging Face hub serves yandex/yambda (the
     resolve URLs and the tree API's listing: path, size, LFS SHA-256); the preset's
     download settings that point at it."""
     import hashlib
 
     listing = []
-    for name in YAMBDA_FILES:
+    for name in yambda_files(scale):
         data = (source / name).read_bytes()
         server.files[f"/datasets/yandex/yambda/resolve/main/{name}"] = data
         sha = hashlib.sha256(data).hexdigest()

@@ -108,19 +108,23 @@ def test_onion_preset(mini, tmp_path):
         assert "size and MD5 verified" in log and "NOT verified" not in log, name
 
 
-def test_yambda_preset_from_an_empty_folder(tmp_path):
-    """Yambda-50M in miniature, served as the hub serves it: the plan starts with the
+@pytest.mark.parametrize("scale", ["50m", "500m", "5b"])
+def test_yambda_preset_from_an_empty_folder(tmp_path, scale):
+    """Yambda in miniature, served as the hub serves it, under the preset's own scale
+    (50M: presets/yambda.yaml; 500M and 5B: their overlays on it): the plan starts with the
     downloads, the run ends in a report with content and learnt-table rows, hot and cold
-    blocks, and Yambda's published figure beside ours."""
-    source = miniature.yambda_folder(tmp_path / "hub")
+    blocks, and Yambda's published figure beside ours where it was published for that
+    scale (50M only)."""
+    source = miniature.yambda_folder(tmp_path / "hub", scale)
     data, results, work = tmp_path / "data", tmp_path / "results", tmp_path / "work"
+    presets = ["yambda"] if scale == "50m" else ["yambda", f"yambda_{scale}"]
     with FaultyServer() as server:
-        download = miniature.hub(server, source)
-        config = miniature.preset_config(["yambda"], tmp_path, data, results, download)
+        download = miniature.hub(server, source, scale)
+        config = miniature.preset_config(presets, tmp_path, data, results, download)
         counts = planned_rules(config, work, tmp_path)
         assert counts["record"] == 1 and counts["download_file"] == 2, counts
         summary = run_to_report(config, work, tmp_path, results)
-    for name in miniature.YAMBDA_FILES:
+    for name in miniature.yambda_files(scale):
         assert (data / name).read_bytes() == (source / name).read_bytes()
         log = (results / "logs" / "download" / f"{name}.log").read_text()
         assert "size and SHA-256 verified" in log, name
@@ -131,7 +135,8 @@ def test_yambda_preset_from_an_empty_folder(tmp_path):
     hot = summary[summary["block"] == "hot"].set_index(["backbone", "recommender", "variant"])
     assert hot["NDCG@100"].notna().all()
     table = (results / "tables" / "summary.md").read_text()
-    assert "reported" in table and "0.025" in table
+    published = "NDCG@100 reported" in table and "Ploshkin" in table
+    assert published == (scale == "50m")  # the 50M figure, never beside another scale's rows
     lost = pd.read_csv(results / "embeddings" / "yambda_cnn.failures.tsv", sep="\t")
     assert len(lost) and lost["reason"].str.startswith("no vector in").all()  # 5 % have none
 

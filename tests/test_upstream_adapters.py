@@ -185,3 +185,4 @@ def test_test_envs_discards_each_venv_once_no_later_env_shares_it(tmp_path, monk
     assert [name for name, _ in seen] == names
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == sorted(["muq", "muq_mulan", software.env_key("muq")])
+    assert software.main(["test", "--discard", "--keep", "muq"]) == 2  # nothing named: no pass

@@ -269,6 +269,9 @@ def main(argv: list[str]) -> int:
         words = argv[1:]
         cut = words.index("--discard") if "--discard" in words else len(words)
         keep = tuple(w for w in words[cut + 1 :] if w != "--keep")
+        if not words[:cut]:
+            print("test: name the environments to test before --discard", file=sys.stderr)
+            return 2
         return run_tests(words[:cut], cut < len(words), keep)
     if len(argv) == 2 and argv[0] == "python":
         print(python_path(argv[1]))
