@@ -14,8 +14,9 @@ MERT). For each width it times, best of `--repeats`:
   items masked, top-k and hits, at the block size it chooses for the width;
 - rank() without ``out``: the scorer allocating its own matrix per block;
 
-and prints users/s and the ratio to the bound. Checks that both rank() paths
-give the same items and hits, and that ``top_k`` equals ``torch.topk``.
+and prints users/s and the ratio to the bound. The three are timed in turn within each
+repeat, so that the machine's speed drifting during the run affects them alike. Checks that
+both rank() paths give the same items and hits, and that ``top_k`` equals ``torch.topk``.
 """
 
 from __future__ import annotations
@@ -93,10 +94,15 @@ def measure(dim, args, rng, seen, relevant, users) -> None:
 
         return run
 
-    # the bound: the fastest bare products over the block sizes rank() could choose
-    t_bound = min(best(bound_at(size), args.repeats) for size in (64, 128, 256, 512, 1024))
-    t_rank = best(ranked(scorer, "out"), args.repeats)
-    t_plain = best(ranked(plain, "plain"), args.repeats)
+    # interleaved, best of `repeats` each, so that a drift in the machine's speed during the
+    # run weighs on every side alike; the bound is the fastest of the block sizes rank()
+    # could choose
+    runs = {"bound": [], "out": [], "plain": []}
+    for _ in range(args.repeats):
+        runs["bound"].append(min(best(bound_at(size), 1) for size in (64, 128, 256, 512, 1024)))
+        runs["out"].append(best(ranked(scorer, "out"), 1))
+        runs["plain"].append(best(ranked(plain, "plain"), 1))
+    t_bound, t_rank, t_plain = (min(runs[key]) for key in ("bound", "out", "plain"))
     same = np.array_equal(results["out"].items, results["plain"].items) and np.array_equal(
         results["out"].hits, results["plain"].hits
     )

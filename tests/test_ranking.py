@@ -3,6 +3,7 @@ import scipy.sparse as sp
 import torch
 
 from audiorec.evaluation.ranking import rank
+from audiorec.evaluation.selection import top_k
 
 
 def _csr(rows, n_users, n_items):
@@ -40,10 +41,10 @@ def test_batches_do_not_change_the_result(rng):
 
 
 def test_wide_rows_rank_exactly_as_torch_topk(rng):
-    """top_k's shortcut (the k best 32-column blocks, then only the scores reaching the k-th
-    best block maximum) on a catalogue ending in a partial block, with items outside the
-    candidate set, seen items and a row of ties: torch.topk's ranking, index for index."""
-    n_users, n_items, k = 70, 7161, 50  # 223 whole blocks of 32 and one of 25
+    """top_k's shortcut (only the scores of the blocks whose maxima reach the k-th largest)
+    on a catalogue whose last segment is short, with items outside the candidate set, seen
+    items and a row of ties: torch.topk's ranking, index for index."""
+    n_users, n_items, k = 70, 7161, 50  # 32 segments of 224 columns, the last one of 217
     u = torch.from_numpy(rng.standard_normal((n_users, 24)).astype(np.float32))
     u[5] = 0.0  # every score of user 5 is 0: its top-k is decided by ties
     v = torch.from_numpy(rng.standard_normal((24, n_items)).astype(np.float32))
@@ -63,3 +64,18 @@ def test_wide_rows_rank_exactly_as_torch_topk(rng):
             whole[:, ~torch.from_numpy(cand)] = float("-inf")
         assert np.array_equal(out.items, torch.topk(whole, k, dim=1).indices.numpy())
         assert (out.items >= n_items - 25).any(axis=1).sum() > 10
+
+
+def test_rows_top_k_cannot_shortcut_are_ranked_by_torch_topk(rng):
+    """A row holding NaN, a row with fewer finite scores than k, a row tied at the k-th
+    place and ordinary rows, all through the compiled kernel's width: torch.topk's result."""
+    scores = torch.from_numpy(rng.standard_normal((6, 8000)).astype(np.float32))
+    scores[1, 17] = float("nan")
+    scores[2, 40:] = float("-inf")  # 40 finite scores, k = 50
+    scores[3, :] = torch.arange(8000, dtype=torch.float32) // 100  # ties everywhere
+    scores[4, 7999] = float("inf")
+    for k in (1, 50):
+        values, index = top_k(scores, k)
+        expected = torch.topk(scores, k, dim=1)
+        assert torch.equal(index, expected.indices)
+        assert torch.equal(values.nan_to_num(), expected.values.nan_to_num())
