@@ -1,8 +1,7 @@
 """Batched full ranking: scores for a block of users, seen items set to -inf, topk.
 
 No Python loop over users: each block is one matrix product (inside the
-model's ``score``), one scatter of -inf over the block's history and one
-top-k. What keeps it near the speed of the bare product:
+model's ``score``) and one top-k that first sets the block's history to -inf. What keeps it near the speed of the bare product:
 
 - a scorer that takes ``out`` (``score(block, out=...)``) writes every block
   into one score buffer allocated once, instead of a new matrix per block;
