@@ -21,6 +21,7 @@ from audiorec.planning import (
     sweep_runs,
     weights_jobs,
     weights_key,
+    weights_spec,
 )
 
 R = config["results_dir"]

@@ -122,7 +122,7 @@ if PROBE_JOBS:
             **probe_report_outputs(),
         params:
             tasks=PROBE_TASKS,
-            types={name: spec["type"] for name, spec in BACKBONES.items()},
+            backbones={name: weights_spec(spec) for name, spec in BACKBONES.items()},
             measure=config["report"]["metric"],
             report_model=PROBES["report_model"],
             confidence=config["significance"]["confidence"],

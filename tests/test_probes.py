@@ -265,3 +265,82 @@ def test_the_layer_figure_puts_probe_and_recommendation_curves_on_one_axis(tmp_p
     assert data.groupby("side").size().to_dict() == {"probe": 4, "recommendation": 4}
     layer_figure(probes[probes["layer"] == ""], None, "linear", "HitRate@50", tmp_path / "no.png")
     assert (tmp_path / "no.png").exists()  # says there is no layer sweep
+
+
+@pytest.mark.parametrize("task", probes.available())
+def test_published_figures_name_weights_a_backbone_can_load(task):
+    """Each figure's backbone type exists, its weight keys are that type's WEIGHT_PARAMS
+    with values its schema accepts, and the value is on our metric's scale."""
+    from audiorec import backbones
+    from audiorec.schema import validate_against
+
+    for figure in probes.get(task).REPORTED:
+        cls = backbones.get(figure.backbone)
+        assert {k for k, _ in figure.weights} <= set(cls.WEIGHT_PARAMS)
+        validate_against(dict(figure.weights), cls.params_schema())
+        assert 0 < figure.value < 1 and figure.source
+
+
+def _spec(kind, **params):
+    from audiorec import backbones
+    from audiorec.schema import validate_against
+
+    return {"type": kind, "params": validate_against(params, backbones.get(kind).params_schema())}
+
+
+def test_published_figures_stand_only_beside_the_weights_they_were_measured_on():
+    from audiorec.reporting import mir
+
+    specs = {
+        "mert": _spec("mert", checkpoint="m-a-p/MERT-v1-330M"),
+        "mert95": _spec("mert", checkpoint="m-a-p/MERT-v1-95M"),
+        "musicfm_fma": _spec("musicfm", variant="fma"),
+        "musicfm_msd": _spec("musicfm", variant="msd"),
+        "mfcc": {"type": "mfcc", "params": {}},
+    }
+    gtzan = probes.get("gtzan")
+    assert gtzan.reported_for(specs["mert"]).value == pytest.approx(0.786)
+    assert gtzan.reported_for(specs["musicfm_msd"]).value == pytest.approx(0.838)
+    assert gtzan.reported_for(specs["mert95"]) is None
+    assert gtzan.reported_for(specs["musicfm_fma"]) is None
+    assert probes.get("emomusic").reported_for(specs["mert"]).value == pytest.approx(0.6795)
+
+    table = pd.DataFrame({"genre accuracy": [0.7, 0.6, 0.8, 0.5, 0.4],
+                          "knn hot": [0.1, 0.2, 0.3, 0.4, 0.5]}, index=list(specs))  # fmt: skip
+    tasks = {"genre": {"type": "gtzan"}, "tags": {"type": "demo_tags"}}
+    shown = mir.reported_column(table, tasks, specs)
+    assert "tags reported" not in shown  # the demo task has no published figure
+    assert shown["genre reported"].round(3).to_dict() == pytest.approx(
+        {"mert": 0.786, "mert95": np.nan, "musicfm_fma": np.nan, "musicfm_msd": 0.838,
+         "mfcc": np.nan}, nan_ok=True
+    )  # fmt: skip
+    corr = mir.correlations(shown, ["genre accuracy"], ["knn hot"])
+    assert list(corr["probe"]) == ["genre accuracy"]  # published figures are never correlated
+    sources = mir.reported_sources(tasks, specs)
+    assert len(sources) == 2 and any("musicfm_msd" in s and "MuQ" in s for s in sources)
+    text = mir.markdown(shown, corr, pd.DataFrame(columns=[
+        "task", "backbone", "layer", "model", "metric", "mean", "low", "high", "seeds",
+        "n_test", "missing"]), "T", sources)  # fmt: skip
+    assert "genre reported" in text and "arXiv:2501.01108" in text
+
+
+def test_the_presets_backbones_meet_their_published_figures_as_the_rule_passes_them():
+    """What rules/probes.smk passes (planning.weights_spec of each preset entry) finds the
+    figures for the journal's MERT-v1-330M and MusicFM-MSD, and none for the paper's
+    MusicFM, which loads the FMA checkpoint."""
+    from pathlib import Path
+
+    from audiorec.config import load_config
+    from audiorec.planning import weights_spec
+
+    presets = Path(__file__).resolve().parents[1] / "presets"
+    gtzan = probes.get("gtzan")
+
+    def found(preset):
+        cfg = load_config(presets / preset)
+        return {name: gtzan.reported_for(weights_spec(spec)) is not None
+                for name, spec in cfg["backbones"].items()}  # fmt: skip
+
+    journal, paper = found("journal.yaml"), found("paper.yaml")
+    assert journal["mert"] and journal["musicfm"] and not journal["muq"]
+    assert paper["mert"] and not paper["musicfm"] and not paper["musicnn"]

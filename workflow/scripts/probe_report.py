@@ -10,7 +10,7 @@ probe_report.run(
     results=list(snakemake.input.results),
     summary_path=snakemake.input.summary,
     tasks=to_plain(snakemake.params.tasks),
-    backbone_types=to_plain(snakemake.params.types),
+    backbones=to_plain(snakemake.params.backbones),
     measure=snakemake.params.measure,
     report_model=snakemake.params.report_model,
     confidence=snakemake.params.confidence,

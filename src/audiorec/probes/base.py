@@ -53,6 +53,28 @@ class Remote:
     unpack: bool = False
 
 
+@dataclass(frozen=True)
+class Published:
+    """A figure of a task's MAIN_METRIC published for one set of weights, under the
+    publisher's own extraction and probe settings (not ours): a reference, never tested.
+
+    It applies to a backbone of type ``backbone`` whose weight parameters
+    (``WEIGHT_PARAMS``: checkpoint, variant) equal every pair in ``weights``, so a
+    figure for MERT-v1-330M is not shown beside MERT-v1-95M.
+    """
+
+    backbone: str
+    weights: tuple[tuple[str, str], ...]
+    value: float
+    source: str
+
+    def applies_to(self, spec: dict) -> bool:
+        params = spec.get("params", {})
+        return spec.get("type") == self.backbone and all(
+            params.get(k) == v for k, v in self.weights
+        )
+
+
 class ProbeTask(ABC):
     KIND: ClassVar[str]
     #: the metric hyperparameters are chosen on, and the one the report shows
@@ -62,9 +84,8 @@ class ProbeTask(ABC):
     REMOTES: ClassVar[dict[str, Remote]] = {}
     #: files in the task's root its clips are read from beyond REMOTES (the workflow checks them)
     FILES: ClassVar[tuple[str, ...]] = ()
-    #: MARBLE's published figure of MAIN_METRIC per backbone type, shown beside ours
-    REPORTED: ClassVar[dict[str, float]] = {}
-    REPORTED_SOURCE: ClassVar[str] = ""
+    #: published figures of MAIN_METRIC under MARBLE's protocol, shown beside ours
+    REPORTED: ClassVar[tuple[Published, ...]] = ()
 
     def __init__(self, params: dict, root: str | Path):
         self.params = validate_against(copy.deepcopy(dict(params)), self.params_schema())
@@ -117,6 +138,11 @@ class ProbeTask(ABC):
     def source(self) -> str:
         """Where the labels come from, for messages."""
         return str(self.root)
+
+    @classmethod
+    def reported_for(cls, spec: dict) -> Published | None:
+        """The published figure for a backbone entry (``type`` and ``params``), if any."""
+        return next((p for p in cls.REPORTED if p.applies_to(spec)), None)
 
 
 def normalise_key(text: str, where: str) -> str:

@@ -9,8 +9,9 @@ at its largest K, hot and cold blocks where the split has them), one row per
 backbone. Across backbones, each MIR task is then rank-correlated with each
 recommendation column: Spearman's rho (interval: Fisher's z with Bonett and
 Wright's variance) and Kendall's tau (Fieller's variance), which need at
-least four and five backbones; with fewer the row says so. MARBLE's
-published probe figures, where a task gives them, stand beside ours.
+least four and five backbones; with fewer the row says so. Figures published
+under MARBLE's protocol for the same weights (``probes.published``) stand
+beside ours, with their source.
 """
 
 from __future__ import annotations
@@ -143,19 +144,44 @@ def correlations(
     return pd.DataFrame(rows)
 
 
-def reported_column(table: pd.DataFrame, specs: dict, types: dict) -> pd.DataFrame:
-    """``<task> reported``: MARBLE's figure for the backbone's type where the task has one."""
+def reported_column(table: pd.DataFrame, specs: dict, backbones: dict) -> pd.DataFrame:
+    """``<task> reported``: the published figure (``ProbeTask.REPORTED``) for the weights
+    each backbone loads (``backbones``: name -> its ``type`` and ``params``), where the
+    task has one; the column is left out when no backbone of the run has one."""
     from audiorec import probes
 
     out = table.copy()
     for task, spec in specs.items():
-        published = probes.get(spec["type"]).REPORTED
-        if published:
-            out[f"{task} reported"] = [published.get(types.get(b, "")) for b in out.index]
+        cls = probes.get(spec["type"])
+        found = {b: cls.reported_for(backbones.get(b, {})) for b in out.index}
+        if any(found.values()):
+            out[f"{task} reported"] = [p.value if p else math.nan for p in found.values()]
     return out
 
 
-def markdown(table: pd.DataFrame, corr: pd.DataFrame, probes: pd.DataFrame, title: str) -> str:
+def reported_sources(specs: dict, backbones: dict) -> list[str]:
+    """One line per published source the report shows, with the backbones it covers."""
+    from audiorec import probes
+
+    lines: dict[str, list[str]] = {}
+    for spec in specs.values():
+        cls = probes.get(spec["type"])
+        for name, backbone in backbones.items():
+            found = cls.reported_for(backbone)
+            if found:
+                lines.setdefault(found.source, [])
+                if name not in lines[found.source]:
+                    lines[found.source].append(name)
+    return [f"{source}: {', '.join(names)}" for source, names in lines.items()]
+
+
+def markdown(
+    table: pd.DataFrame,
+    corr: pd.DataFrame,
+    probes: pd.DataFrame,
+    title: str,
+    sources: list[str] = (),
+) -> str:
     def fmt(v):
         return "–" if pd.isna(v) else (f"{v:.4f}" if isinstance(v, float) else str(v))
 
@@ -164,6 +190,11 @@ def markdown(table: pd.DataFrame, corr: pd.DataFrame, probes: pd.DataFrame, titl
     lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for backbone, row in table.iterrows():
         lines.append("| " + " | ".join([backbone, *(fmt(v) for v in row)]) + " |")
+    if sources:
+        lines += ["", "The `reported` columns are published figures for the same weights, under",
+                  "their publishers' extraction and probe settings, not ours; they enter no",
+                  "correlation. Sources:", ""]  # fmt: skip
+        lines += [f"- {line}" for line in sources]
     lines += ["", "## Rank correlations across backbones", ""]
     shown = [c for c in ("probe", "recommendation", "backbones", "spearman", "spearman low",
                          "spearman high", "kendall", "kendall low", "kendall high", "note")

@@ -17,7 +17,7 @@ def run(
     results: list[str],
     summary_path: str,
     tasks: dict,
-    backbone_types: dict,
+    backbones: dict,
     measure: str,
     report_model: str,
     confidence: float,
@@ -29,13 +29,14 @@ def run(
     summary = pd.read_csv(summary_path)
     metric = chosen_metric(summary, measure)
     table, probe_cols, rec_cols = mir.joint_table(probes, summary, metric, report_model)
-    table = mir.reported_column(table, tasks, backbone_types)
+    table = mir.reported_column(table, tasks, backbones)
+    sources = mir.reported_sources(tasks, {b: backbones[b] for b in table.index if b in backbones})
     corr = mir.correlations(table, probe_cols, rec_cols, confidence)
     table.reset_index().to_csv(outputs["csv"], index=False)
     corr.to_csv(outputs["correlations"], index=False)
     probes.to_csv(outputs["probes"], index=False)
     heading = f"{title}: MIR probes ({report_model}) and {metric} of the frozen vectors"
-    text = mir.markdown(table, corr, probes, heading)
+    text = mir.markdown(table, corr, probes, heading, sources)
     with open(outputs["markdown"], "w") as fh:
         fh.write(text)
     with open(outputs["html"], "w") as fh:
