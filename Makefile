@@ -56,7 +56,7 @@ test: $(STAMP) test-music
 
 # every preset run to its report on a miniature of its data (the journal's needs `make envs`)
 test-presets: $(STAMP) test-music
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest tests/test_presets.py
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest --durations=0 tests/test_presets.py
 
 # the venvs of the backbones that need their own (pip, no conda): extraction jobs use them
 envs: $(STAMP)
