@@ -144,16 +144,22 @@ def correlations(
     return pd.DataFrame(rows)
 
 
+def _published(specs: dict, backbones: dict) -> dict:
+    """task -> backbone -> its published figure (``ProbeTask.reported_for``) or None."""
+    from audiorec import probes
+
+    return {
+        task: {b: probes.get(spec["type"]).reported_for(backbones.get(b, {})) for b in backbones}
+        for task, spec in specs.items()
+    }
+
+
 def reported_column(table: pd.DataFrame, specs: dict, backbones: dict) -> pd.DataFrame:
     """``<task> reported``: the published figure (``ProbeTask.REPORTED``) for the weights
     each backbone loads (``backbones``: name -> its ``type`` and ``params``), where the
-    task has one; the column is left out when no backbone of the run has one."""
-    from audiorec import probes
-
+    task has one; the column is left out when no backbone of the table has one."""
     out = table.copy()
-    for task, spec in specs.items():
-        cls = probes.get(spec["type"])
-        found = {b: cls.reported_for(backbones.get(b, {})) for b in out.index}
+    for task, found in _published(specs, {b: backbones.get(b, {}) for b in out.index}).items():
         if any(found.values()):
             out[f"{task} reported"] = [p.value if p else math.nan for p in found.values()]
     return out
@@ -161,18 +167,12 @@ def reported_column(table: pd.DataFrame, specs: dict, backbones: dict) -> pd.Dat
 
 def reported_sources(specs: dict, backbones: dict) -> list[str]:
     """One line per published source the report shows, with the backbones it covers."""
-    from audiorec import probes
-
-    lines: dict[str, list[str]] = {}
-    for spec in specs.values():
-        cls = probes.get(spec["type"])
-        for name, backbone in backbones.items():
-            found = cls.reported_for(backbone)
-            if found:
-                lines.setdefault(found.source, [])
-                if name not in lines[found.source]:
-                    lines[found.source].append(name)
-    return [f"{source}: {', '.join(names)}" for source, names in lines.items()]
+    covered: dict[str, list[str]] = {}
+    for found in _published(specs, backbones).values():
+        for name, figure in found.items():
+            if figure and name not in covered.setdefault(figure.source, []):
+                covered[figure.source].append(name)
+    return [f"{source}: {', '.join(names)}" for source, names in covered.items()]
 
 
 def markdown(
