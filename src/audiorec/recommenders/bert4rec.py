@@ -32,7 +32,7 @@ import numpy as np
 from audiorec.recommenders.trained import TrainedRecommender
 from audiorec.schema import choice
 from audiorec.sequences.windows import TRAIN_WINDOWS
-from audiorec.training import epoch_rng, step, summary, tracked, train
+from audiorec.training import epoch_rng, step, summary, tracked
 
 if TYPE_CHECKING:
     import torch
@@ -102,15 +102,7 @@ class BERT4Rec(TrainedRecommender):
             users = data.users_of("val")
             users = users[hist.lengths()[users] > 0]
             self._val_ranking = (users, hist, data.matrix("val"), data.n_relevant("val")[users])
-        self.progress = train(
-            self.net,
-            self._train_epoch,
-            self._val_loss,
-            p,
-            self.seed,
-            self.checkpoint,
-            identity=self.run_identity(data, item_vectors, available),
-        )
+        self.train_net(data, item_vectors, available)
         return self
 
     # -- the loss ---------------------------------------------------------------

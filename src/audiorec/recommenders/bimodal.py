@@ -17,7 +17,7 @@ import numpy as np
 from audiorec.recommenders.elsa import ELSA
 from audiorec.recommenders.trained import TrainedRecommender
 from audiorec.schema import choice
-from audiorec.training import epoch_rng, step, summary, tracked, train
+from audiorec.training import epoch_rng, step, summary, tracked
 
 
 class Bimodal(TrainedRecommender):
@@ -68,15 +68,7 @@ class Bimodal(TrainedRecommender):
         content = torch.as_tensor(item_vectors, dtype=torch.float32, device=self.device)
         self.net = BimodalNet(content, collaborative, p["hidden"]).to(self.device)
         self._n = data.n_items
-        self.progress = train(
-            self.net,
-            self._train_epoch,
-            self._val_loss,
-            p,
-            self.seed,
-            self.checkpoint,
-            identity=self.run_identity(data, item_vectors, available),
-        )
+        self.train_net(data, item_vectors, available)
         with torch.no_grad():
             a, b = self.net(torch.arange(self._n, device=self.device))
             self._items_out = {"content": a, "collaborative": b, "average": (a + b) / 2}[

@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from audiorec.recommenders.trained import TrainedRecommender
-from audiorec.training import epoch_rng, step, summary, tracked, train
+from audiorec.training import epoch_rng, step, summary, tracked
 
 
 class LinearAutoencoder(TrainedRecommender):
@@ -46,15 +46,7 @@ class LinearAutoencoder(TrainedRecommender):
         if not len(val_users):
             raise ValueError(f"{type(self).__name__} needs validation users with train history")
         self._val = (self._train_m[val_users], data.matrix("val")[val_users])
-        self.progress = train(
-            self.net,
-            self._train_epoch,
-            self._val_loss,
-            self.params,
-            self.seed,
-            self.checkpoint,
-            identity=self.run_identity(data, item_vectors, available),
-        )
+        self.train_net(data, item_vectors, available)
         return self
 
     def _dense(self, rows):

@@ -25,7 +25,7 @@ import numpy as np
 
 from audiorec.recommenders.trained import TrainedRecommender
 from audiorec.sequences.windows import TRAIN_WINDOWS
-from audiorec.training import epoch_rng, step, summary, tracked, train
+from audiorec.training import epoch_rng, step, summary, tracked
 
 if TYPE_CHECKING:
     import torch
@@ -66,15 +66,7 @@ class SASRec(TrainedRecommender):
             [s for s in seqs if len(s) > 1] if p["train_windows"] != "every_prefix" else seqs
         )
         self._val_batches = self._validation(data, hist)
-        self.progress = train(
-            self.net,
-            self._train_epoch,
-            self._val_loss,
-            p,
-            self.seed,
-            self.checkpoint,
-            identity=self.run_identity(data, item_vectors, available),
-        )
+        self.train_net(data, item_vectors, available)
         return self
 
     def _loss_sum(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from audiorec.recommenders.trained import TrainedRecommender
-from audiorec.training import epoch_rng, step, summary, tracked, train
+from audiorec.training import epoch_rng, step, summary, tracked
 
 if TYPE_CHECKING:
     import torch
@@ -106,15 +106,7 @@ class ShallowNet(TrainedRecommender):
                 ]
             ),
         )
-        self.progress = train(
-            self.net,
-            self._train_epoch,
-            self._val_loss,
-            self.params,
-            self.seed,
-            self.checkpoint,
-            identity=self.run_identity(data, item_vectors, available),
-        )
+        self.train_net(data, item_vectors, available)
         with torch.no_grad():
             self._items_out = self.net.embed(self.net.items).T.contiguous()
         return self

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from audiorec.recommenders.base import Recommender
-from audiorec.training import TRAINING_PARAMS
+from audiorec.training import TRAINING_PARAMS, train
 
 if TYPE_CHECKING:
     import torch
@@ -93,6 +93,20 @@ class TrainedRecommender(Recommender):
     def run_identity(self, data, vectors: np.ndarray | None, available: np.ndarray | None) -> dict:
         """Digests of what a training run depends on besides its settings (see ``training.train``)."""
         return run_identity(data, vectors, available, type(self).__module__)
+
+    def train_net(self, data, vectors: np.ndarray | None, available: np.ndarray | None) -> None:
+        """Trains ``self.net`` epoch by epoch (``_train_epoch``), selected and stopped by
+        ``_val_loss``, under this run's settings and checkpoint (``training.train``); the
+        record of the run goes to ``self.progress``."""
+        self.progress = train(
+            self.net,
+            self._train_epoch,
+            self._val_loss,
+            self.params,
+            self.seed,
+            self.checkpoint,
+            identity=self.run_identity(data, vectors, available),
+        )
 
     def _autocast(self):
         import torch
