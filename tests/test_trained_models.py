@@ -234,10 +234,11 @@ def test_chunked_loss_equals_one_block(world):
 def test_projection_for_wide_embeddings(world):
     data, vectors, _ = world
     wide = np.hstack([vectors] * 5)[:, :39]  # 39 is not divisible by 2 heads
-    with pytest.raises(
-        ValueError, match=r"not divisible by 2 attention heads; set params\.project_to"
-    ):
-        _model("bert4rec", max_epochs=1).fit(data, wide)
+    for name in ("bert4rec", "sasrec"):
+        with pytest.raises(
+            ValueError, match=r"not divisible by 2 attention heads; set params\.project_to"
+        ):
+            _model(name, max_epochs=1).fit(data, wide)
     model = _model("bert4rec", max_epochs=1, project_to=16).fit(data, wide)
     assert model.net.table().shape == (data.n_items + 2, 16)
     assert model.score(np.array([0, 1]), data.history("train")).shape == (2, data.n_items)

@@ -23,6 +23,18 @@ from torch import nn
 from torch.nn import functional as F
 
 
+def hidden_size(width: int, p: dict) -> int:
+    """The encoder's width: ``project_to`` where set, else the item table's; refused unless
+    the attention heads divide it."""
+    hidden = p["project_to"] or width
+    if hidden % p["heads"]:
+        raise ValueError(
+            f"hidden size {hidden} is not divisible by {p['heads']} attention heads; "
+            "set params.project_to (or heads)"
+        )
+    return hidden
+
+
 def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     if not training or p == 0:
         return x

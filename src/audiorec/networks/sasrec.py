@@ -12,19 +12,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from audiorec.networks.encoder import BertEncoder, dropout
+from audiorec.networks.encoder import BertEncoder, dropout, hidden_size
 
 
 class SASRecNet(nn.Module):
     def __init__(self, items: torch.Tensor, train_items: bool, p: dict, max_positions: int):
         super().__init__()
         width = items.shape[1]
-        hidden = p["project_to"] or width
-        if hidden % p["heads"]:
-            raise ValueError(
-                f"hidden size {hidden} is not divisible by {p['heads']} attention heads; "
-                "set params.project_to (or heads)"
-            )
+        hidden = hidden_size(width, p)
         self.items = nn.Parameter(items, requires_grad=train_items)
         self.register_buffer("pad_row", torch.zeros(1, width))
         self.proj = nn.Linear(width, hidden, bias=False) if p["project_to"] else None
