@@ -294,6 +294,14 @@ def preset_config(
     if download:
         config.setdefault("download", {}).update(download)
     config.setdefault("audio", {})["n_shards"] = 1
+    # one thread a job: the miniature's jobs spend their time starting Python, so two cores
+    # run two of them at once instead of one on both
+    for section in ("backbones", "recommenders"):
+        for entry in config.get(section, {}).values():
+            if "resources" in entry:
+                entry["resources"]["threads"] = 1
+    if "resources" in config.get("evaluation", {}):
+        config["evaluation"]["resources"]["threads"] = 1
     for entry in config.get("backbones", {}).values():
         if "device" in entry:
             entry["device"] = "cpu"
