@@ -149,7 +149,7 @@ def _published(specs: dict, backbones: dict) -> dict:
     from audiorec import probes
 
     return {
-        task: {b: probes.get(spec["type"]).reported_for(backbones.get(b, {})) for b in backbones}
+        task: {b: probes.get(spec["type"]).reported_for(entry) for b, entry in backbones.items()}
         for task, spec in specs.items()
     }
 
